@@ -1,0 +1,64 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The Procfile's server flags: uvloop + httptools, 64 KiB frames, no compression.
+SERVER_FLAGS := --loop uvloop --http httptools --ws websockets --ws-max-size 65536 --ws-per-message-deflate false
+
+.PHONY: run test services chromium shell lint format check-deploy clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.base-installed: requirements/base.txt | $(PY)
+	$(PY) -m pip install -q -r requirements/base.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt requirements/base.txt | $(PY)
+	$(PY) -m pip install -q -r requirements/dev.txt
+	touch $@ $(VENV)/.base-installed
+
+## run: set up and serve the app on http://127.0.0.1:8000 with demo data
+run:
+	@if [ -n "$$DATABASE_URL" ]; then echo "Database: DATABASE_URL (Postgres)"; \
+	  else echo "Database: embedded SQLite file db.sqlite3 (set DATABASE_URL for Postgres)"; fi
+	@if [ -n "$$REDIS_URL" ]; then echo "Channel layer: Redis (REDIS_URL)"; \
+	  else echo "Channel layer: in-memory, one process (set REDIS_URL for Redis)"; fi
+	@$(MAKE) --no-print-directory $(VENV)/.base-installed
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/"
+	DEBUG=1 $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) $(SERVER_FLAGS)
+
+## test: set up and run every test against real Postgres, Redis and Chromium
+test: $(VENV)/.dev-installed services chromium
+	$(VENV)/bin/pytest
+
+services:
+	@bash .ci/services
+
+chromium:
+	@bash .ci/chromium
+
+shell: $(VENV)/.base-installed
+	DEBUG=1 $(PY) manage.py shell
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## check-deploy: Django's deployment checklist with production settings
+check-deploy: $(VENV)/.base-installed
+	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=chat.example.com \
+	  DATABASE_URL=postgres://postgres@127.0.0.1:5432/chat REDIS_URL=redis://127.0.0.1:6379/0 \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -1,0 +1,16 @@
+"""Test settings: always the real Postgres and Redis, never the fallbacks."""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chat")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ.setdefault("CHANNEL_LAYER_PREFIX", "chat-test")
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+# Rate limiting has its own tests; elsewhere it would only make tests flaky.
+CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "0")

@@ -1,0 +1,58 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Room(models.Model):
+    """A place to talk. Public rooms are readable by every signed-in user;
+    private rooms exist only for their members."""
+
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=100, unique=True)
+    topic = models.CharField(max_length=200, blank=True)
+    is_private = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="rooms_created"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("room_detail", kwargs={"slug": self.slug})
+
+
+class Membership(models.Model):
+    """A user's place in a room. A banned membership is kept as the record of the ban."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MODERATOR = "moderator", "Moderator"
+        MEMBER = "member", "Member"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(default=timezone.now)
+    last_read_message_id = models.BigIntegerField(null=True, blank=True)
+    banned_at = models.DateTimeField(null=True, blank=True)
+    muted_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "user"], name="unique_membership")]
+        indexes = [models.Index(fields=["user", "room"], name="membership_user_room")]
+
+    def __str__(self):
+        return f"{self.user} in {self.room} ({self.role})"
+
+    @property
+    def is_banned(self):
+        return self.banned_at is not None
+
+    def is_muted(self, now=None):
+        return self.muted_until is not None and self.muted_until > (now or timezone.now())

@@ -1,0 +1,25 @@
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+
+from rooms.selectors import room_access
+
+
+def readable_room_or_404(*, slug, user):
+    """The user's RoomAccess for a room they may read.
+
+    A missing room and a private room the user is not in look the same (404), so
+    nobody learns that a private room exists; a ban is a 403 that says why.
+    """
+    access = room_access(slug=slug, user=user)
+    if access is None:
+        raise Http404("No such room.")
+    if access.is_banned:
+        raise PermissionDenied("You are banned from this room.")
+    return access
+
+
+def see_other(url):
+    """A 303 redirect: after a POST, the browser GETs the next page."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response

@@ -4,8 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The Procfile's server flags: uvloop + httptools, 64 KiB frames, no compression.
-SERVER_FLAGS := --loop uvloop --http httptools --ws websockets --ws-max-size 65536 --ws-per-message-deflate false
+# The server command is the Procfile's web line, so development runs what production runs.
+WEB := $(shell sed -n 's/^web: //p' Procfile)
 
 .PHONY: run test services chromium shell lint format check-deploy clean
 
@@ -31,7 +31,7 @@ run:
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/"
-	DEBUG=1 $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) $(SERVER_FLAGS)
+	DEBUG=1 HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sh -c '$(WEB)'
 
 ## test: set up and run every test against real Postgres, Redis and Chromium
 test: $(VENV)/.dev-installed services chromium

@@ -17,4 +17,3 @@ def backend_summary():
     else:
         channel_layer = "in-memory: one server process only (set REDIS_URL for Redis)"
     return [f"Database: {database}", f"Channel layer: {channel_layer}"]
-

@@ -208,12 +208,11 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
+    # Everything propagates to the root's console handler, so tests (caplog) and
+    # production logs see the same records; 500s are logged even with DEBUG off.
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-        **{
-            app: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
-            for app in ("accounts", "rooms", "messages_app", "config")
-        },
+        "django": {"handlers": [], "level": "WARNING"},
+        **{app: {"level": LOG_LEVEL} for app in ("accounts", "rooms", "messages_app", "config")},
     },
 }

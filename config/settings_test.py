@@ -12,5 +12,6 @@ from config.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True  # serve from the finders; no collectstatic in tests
 # Rate limiting has its own tests; elsewhere it would only make tests flaky.
 CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "0")

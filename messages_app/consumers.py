@@ -81,7 +81,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if frame_too_large(text_data):
             await self.close(code=CLOSE_TOO_LARGE)
             return
-        logger.info("socket receive room=%s user=%s bytes=%d", self.room.slug, self.user.username, len(text_data))
+        logger.info(
+            "socket receive room=%s user=%s bytes=%d", self.room.slug, self.user.username, len(text_data)
+        )
         try:
             body = parse_message_frame(text_data)
             await database_sync_to_async(message_post)(room=self.room, author=self.user, body=body)

@@ -18,7 +18,9 @@ def parse_message_frame(text):
     try:
         data = json.loads(text)
     except ValueError:
-        raise FrameError("That message could not be read (not JSON). Reload the page and try again.") from None
+        raise FrameError(
+            "That message could not be read (not JSON). Reload the page and try again."
+        ) from None
     if not isinstance(data, dict):
         raise FrameError("That message could not be read (not a JSON object).")
     body = data.get("body")

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
-from django_htmx.http import HttpResponseClientRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from messages_app.selectors import message_list_latest
 from rooms.forms import RoomForm
@@ -42,7 +42,9 @@ def room_page_context(request, access, *, draft="", error=""):
 
 
 def render_room_page(request, access, *, status=200, **extra):
-    return render(request, "rooms/room_detail.html", room_page_context(request, access, **extra), status=status)
+    return render(
+        request, "rooms/room_detail.html", room_page_context(request, access, **extra), status=status
+    )
 
 
 def render_room_main(request, access, **extra):

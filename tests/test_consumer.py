@@ -1,0 +1,255 @@
+"""The room socket, over real WebSockets through the project's ASGI stack
+(origin check, session auth, URL routing) on the real Redis channel layer."""
+
+import asyncio
+import json
+import logging
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import AsyncClient
+
+from config.asgi import application
+from messages_app.broadcast import room_group
+from messages_app.models import Message
+from tests.factories import MembershipFactory, RoomFactory, UserFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
+
+ORIGIN = (b"origin", b"http://localhost")
+
+
+async def session_cookie(user):
+    client = AsyncClient()
+    await client.aforce_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+async def open_socket(slug, user=None, origin=ORIGIN):
+    headers = [origin]
+    if user is not None:
+        headers.append(await session_cookie(user))
+    communicator = WebsocketCommunicator(application, f"/ws/rooms/{slug}/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+COMPOSER_CLEARED = '<div id="composer-errors" class="composer-errors" role="alert" hx-swap-oob="true"></div>'
+
+
+async def joined_socket(room, user):
+    """A member's socket, proven to be in the room's group (it saw its own echo),
+    with the sender's own replies read, so that the next frame is a fresh one."""
+    socket = await open_socket(room.slug, user)
+    await socket.send_json_to({"body": f"hello from {user.username}"})
+    await receive_all(socket, f"hello from {user.username}", COMPOSER_CLEARED)
+    return socket
+
+
+async def receive_until(socket, text, timeout=3):
+    """Frames up to and including the first that contains `text`."""
+    frames = []
+    while True:
+        frame = await socket.receive_from(timeout=timeout)
+        frames.append(frame)
+        if text in frame:
+            return frames
+
+
+async def receive_all(socket, *texts, timeout=3):
+    """Frames until each of `texts` has been seen (in any order)."""
+    frames, missing = [], list(texts)
+    while missing:
+        frame = await socket.receive_from(timeout=timeout)
+        frames.append(frame)
+        missing = [text for text in missing if text not in frame]
+    return frames
+
+
+async def make_member(room, **kwargs):
+    return (await sync_to_async(MembershipFactory)(room=room, **kwargs)).user
+
+
+@pytest.fixture
+async def room():
+    return await sync_to_async(RoomFactory)()
+
+
+async def test_two_members_both_receive_a_message_which_is_saved(room):
+    alice, bob = await make_member(room), await make_member(room)
+    alice_socket, bob_socket = await joined_socket(room, alice), await joined_socket(room, bob)
+    await receive_until(alice_socket, f"hello from {bob.username}")
+
+    await alice_socket.send_json_to({"body": "Lunch at noon?", "HEADERS": {"HX-Request": "true"}})
+
+    for socket in (alice_socket, bob_socket):
+        frames = await receive_until(socket, "Lunch at noon?")
+        assert 'hx-swap-oob="beforeend:#messages"' in frames[-1]
+    message = await Message.objects.select_related("author").aget(body="Lunch at noon?")
+    assert message.author == alice and message.room_id == room.pk
+    assert f'id="message-{message.pk}"' in frames[-1]
+    await alice_socket.disconnect()
+    await bob_socket.disconnect()
+
+
+async def test_script_in_a_body_arrives_escaped(room):
+    alice = await make_member(room)
+    socket = await joined_socket(room, alice)
+
+    await socket.send_json_to({"body": "<script>alert('x')</script>"})
+
+    frame = (await receive_until(socket, "message-"))[-1]
+    assert "<script>" not in frame
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in frame
+    await socket.disconnect()
+
+
+async def test_anonymous_socket_is_closed_with_4401(room):
+    socket = await open_socket(room.slug)
+    assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_non_member_of_public_room_is_closed_with_4403(room):
+    outsider = await sync_to_async(UserFactory)()
+    socket = await open_socket(room.slug, outsider)
+    assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_banned_member_is_closed_with_4403(room):
+    from django.utils import timezone
+
+    banned = await make_member(room, banned_at=timezone.now())
+    socket = await open_socket(room.slug, banned)
+    assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_unknown_room_is_closed_with_4404():
+    user = await sync_to_async(UserFactory)()
+    socket = await open_socket("no-such-room", user)
+    assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 4404}
+
+
+async def test_private_room_of_others_is_closed_with_4404_like_a_missing_one():
+    private_room = await sync_to_async(RoomFactory)(is_private=True)
+    outsider = await sync_to_async(UserFactory)()
+    socket = await open_socket(private_room.slug, outsider)
+    assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 4404}
+
+
+async def test_cross_origin_handshake_is_refused(room):
+    alice = await make_member(room)
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/rooms/{room.slug}/",
+        headers=[(b"origin", b"http://evil.example"), await session_cookie(alice)],
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+@pytest.mark.parametrize(
+    "frame, error",
+    [
+        ("this is not json", "not JSON"),
+        ("[1, 2, 3]", "not a JSON object"),
+        ('{"text": "no body key"}', "no text to send"),
+        ('{"body": 42}', "no text to send"),
+        ('{"body": "   \\n  "}', "Write something"),
+        (json.dumps({"body": "x" * 4001}), "at most 4,000 characters"),
+    ],
+)
+async def test_bad_frame_gets_an_error_fragment_saves_nothing_and_socket_still_works(room, frame, error):
+    alice = await make_member(room)
+    socket = await joined_socket(room, alice)
+    saved_before = await Message.objects.acount()
+
+    await socket.send_to(text_data=frame)
+
+    reply = await socket.receive_from(timeout=3)
+    assert 'id="composer-errors"' in reply and error in reply
+    assert await Message.objects.acount() == saved_before
+    await socket.send_json_to({"body": "still here"})
+    await receive_until(socket, "still here")
+    await socket.disconnect()
+
+
+async def test_binary_frame_gets_an_error_fragment(room):
+    alice = await make_member(room)
+    socket = await joined_socket(room, alice)
+    await socket.send_to(bytes_data=b"\x00\x01binary")
+    assert "Send text" in await socket.receive_from(timeout=3)
+    await socket.send_json_to({"body": "after binary"})
+    await receive_until(socket, "after binary")
+    await socket.disconnect()
+
+
+async def test_frame_over_64_kib_is_closed_with_1009_and_not_saved(room):
+    alice = await make_member(room)
+    socket = await joined_socket(room, alice)
+    saved_before = await Message.objects.acount()
+
+    await socket.send_to(text_data=json.dumps({"body": "x" * (64 * 1024)}))
+
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 1009}
+    assert await Message.objects.acount() == saved_before
+
+
+async def test_a_message_4000_characters_long_is_accepted(room):
+    alice = await make_member(room)
+    socket = await joined_socket(room, alice)
+    await socket.send_json_to({"body": "y" * 4000})
+    await receive_until(socket, "y" * 4000)
+    assert await Message.objects.filter(body="y" * 4000).aexists()
+    await socket.disconnect()
+
+
+async def test_shell_group_send_reaches_open_pages(room):
+    """The seed's shell test: a group_send from anywhere shows up in open pages."""
+    alice = await make_member(room)
+    socket = await joined_socket(room, alice)
+    html = '<div hx-swap-oob="beforeend:#messages"><p>from the shell</p></div>'
+
+    await sync_to_async(async_to_sync(get_channel_layer().group_send))(
+        room_group(room), {"type": "chat.html", "html": html}
+    )
+
+    assert await socket.receive_from(timeout=3) == html
+    await socket.disconnect()
+
+
+@pytest.mark.timeout(60)
+async def test_socket_left_idle_for_15_seconds_still_receives(room):
+    alice, bob = await make_member(room), await make_member(room)
+    idle, sender = await joined_socket(room, alice), await joined_socket(room, bob)
+    await receive_until(idle, "hello from " + bob.username)
+
+    await asyncio.sleep(15)
+    await sender.send_json_to({"body": "are you still there?"})
+
+    await receive_until(idle, "are you still there?", timeout=5)
+    await idle.disconnect()
+    await sender.disconnect()
+
+
+@pytest.mark.timeout(120)
+async def test_300_sockets_closing_at_once_leave_no_error_in_the_log(room, caplog):
+    members = [await make_member(room) for _ in range(300)]
+    cookies = [await session_cookie(member) for member in members]
+    sockets = []
+    for cookie in cookies:
+        socket = WebsocketCommunicator(application, f"/ws/rooms/{room.slug}/", headers=[ORIGIN, cookie])
+        assert (await socket.connect())[0]
+        sockets.append(socket)
+    # Every socket is in the group: one broadcast reaches all 300.
+    await sockets[0].send_json_to({"body": "all hands"})
+    await asyncio.gather(*(receive_until(socket, "all hands", timeout=10) for socket in sockets))
+
+    with caplog.at_level(logging.WARNING):
+        await asyncio.gather(*(socket.disconnect() for socket in sockets))
+        await asyncio.sleep(0.5)
+
+    problems = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert problems == [], [record.getMessage() for record in problems]

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import JsonResponse
@@ -20,7 +20,8 @@ def _database_ping():
 
 async def _database_ok():
     try:
-        await asyncio.wait_for(sync_to_async(_database_ping)(), CHECK_TIMEOUT_SECONDS)
+        # database_sync_to_async returns the connection to the pool in the same thread.
+        await asyncio.wait_for(database_sync_to_async(_database_ping)(), CHECK_TIMEOUT_SECONDS)
     except Exception:
         logger.exception("health: database check failed")
         return False

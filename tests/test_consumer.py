@@ -4,11 +4,15 @@
 import asyncio
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.test import AsyncClient
 
 from config.asgi import application
@@ -217,6 +221,38 @@ async def test_shell_group_send_reaches_open_pages(room):
     )
 
     assert await socket.receive_from(timeout=3) == html
+    await socket.disconnect()
+
+
+SHELL_SNIPPET = """
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from messages_app.broadcast import room_group
+from rooms.models import Room
+
+room = Room.objects.get(slug="{slug}")
+html = '<div hx-swap-oob="beforeend:#messages"><p>Hello from the shell</p></div>'
+async_to_sync(get_channel_layer().group_send)(room_group(room), {{"type": "chat.html", "html": html}})
+"""
+
+
+async def test_readme_shell_test_from_another_process_reaches_open_pages(room):
+    """The README's snippet, run in `manage.py shell` as a separate process."""
+    alice = await make_member(room)
+    socket = await joined_socket(room, alice)
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+    }
+    command = [sys.executable, "manage.py", "shell", "-c", SHELL_SNIPPET.format(slug=room.slug)]
+
+    result = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert "Hello from the shell" in await socket.receive_from(timeout=3)
     await socket.disconnect()
 
 

@@ -57,7 +57,8 @@
     var form = event.target;
     if (form.id !== "composer") return;
     form.dataset.draft = form.elements.body.value;
-    form.reset();
+    // Not form.reset(): that would bring back a draft the page was rendered with.
+    form.elements.body.value = "";
   });
 
   document.addEventListener("htmx:wsAfterMessage", function (event) {

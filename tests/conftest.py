@@ -1,4 +1,5 @@
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connections
 
@@ -18,9 +19,19 @@ def close_connection_pools(django_db_setup):
     """Consumers run queries in worker threads whose pooled connections outlive
     the tests; close the pools so the test database can be dropped."""
     yield
+    connections.close_all()
     for connection in connections.all(initialized_only=True):
         if getattr(connection, "pool", None) is not None:
             connection.close_pool()
+
+
+@pytest.fixture
+async def close_worker_thread_connections():
+    """For async tests: sync_to_async runs the ORM in asgiref's worker thread, whose
+    pooled connection would stay checked out and block dropping the test database.
+    (Not autouse: the browser tests are sync and must not get an async fixture.)"""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

@@ -30,7 +30,12 @@ def test_sign_up_with_username_email_and_password_twice_logs_in(client):
 def test_sign_up_refuses_mismatched_passwords(client):
     response = client.post(
         "/accounts/signup/",
-        {"username": "erin", "email": "erin@example.com", "password1": PASSWORD, "password2": "other-Pass-99"},
+        {
+            "username": "erin",
+            "email": "erin@example.com",
+            "password1": PASSWORD,
+            "password2": "other-Pass-99",
+        },
     )
     assert response.status_code == 200 and not get_user_model().objects.filter(username="erin").exists()
 

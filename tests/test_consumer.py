@@ -19,8 +19,12 @@ from config.asgi import application
 from messages_app.broadcast import room_group
 from messages_app.models import Message
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
+from tests.live_server import database_url
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("channel_layer", "close_worker_thread_connections"),
+]
 
 ORIGIN = (b"origin", b"http://localhost")
 
@@ -240,11 +244,10 @@ async def test_readme_shell_test_from_another_process_reaches_open_pages(room):
     """The README's snippet, run in `manage.py shell` as a separate process."""
     alice = await make_member(room)
     socket = await joined_socket(room, alice)
-    db = settings.DATABASES["default"]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
         "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
     }
     command = [sys.executable, "manage.py", "shell", "-c", SHELL_SNIPPET.format(slug=room.slug)]

@@ -3,7 +3,10 @@
 import pytest
 from django.test import override_settings
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_worker_thread_connections"),
+]
 
 DEAD_REDIS = {
     "default": {

@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_manage(*args, env):
-    base = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    base = {
+        key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}
+    }
     base["DJANGO_SETTINGS_MODULE"] = "config.settings"
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
@@ -49,7 +51,11 @@ def test_development_falls_back_to_sqlite_and_in_memory_layer():
 
 def test_environment_selects_postgres_with_pool_and_redis():
     code = "from config.backends import backend_summary; print('\\n'.join(backend_summary()))"
-    env = {"DEBUG": "1", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/chat", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    env = {
+        "DEBUG": "1",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/chat",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
     result = run_manage("shell", "-c", code, env=env)
     assert "Postgres" in result.stdout and "with connection pool" in result.stdout
     assert "Redis" in result.stdout

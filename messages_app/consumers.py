@@ -1,15 +1,17 @@
-"""The room socket: thin glue between a browser page and the message services."""
+"""The room socket: thin glue between a browser page and the services."""
 
+import asyncio
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
-from messages_app.broadcast import room_group
-from messages_app.frames import FrameError, frame_too_large, parse_message_frame
-from messages_app.services import MessageRejected, message_post
-from rooms.selectors import room_access
+from messages_app.broadcast import room_group, room_members_group, user_group
+from messages_app.frames import FrameError, frame_too_large, parse_frame
+from messages_app.services import MessageRejected, message_delete, message_edit, message_post
+from rooms.selectors import membership_list_for_user, room_access
+from rooms.services import membership_mark_read
 
 logger = logging.getLogger(__name__)
 
@@ -21,15 +23,20 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_LARGE = 1009
 CLOSE_TRY_AGAIN = 1011  # the htmx ws extension reconnects after this one
 
-SEND_FAILED = "Your message could not be sent. Please try again in a moment."
+SEND_FAILED = "That did not work. Please try again in a moment."
 
 
 def composer_errors_html(error=""):
     return render_to_string("messages_app/partials/composer_errors.html", {"error": error})
 
 
+def _sidebar(user):
+    return {membership.room_id: membership for membership in membership_list_for_user(user=user)}
+
+
 class RoomConsumer(AsyncWebsocketConsumer):
-    group = None
+    room = None
+    groups_joined = ()
 
     async def connect(self):
         await self.accept()
@@ -46,34 +53,54 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.refuse(CLOSE_FORBIDDEN, slug)
             return
         self.room = access.room
-        await self.join_room_group()
+        self.sidebar = await database_sync_to_async(_sidebar)(self.user)
+        if await self.follow_groups(self.wanted_groups()):
+            logger.info("socket connected room=%s user=%s", self.room.slug, self.user.username)
 
     async def refuse(self, code, slug):
         logger.info("socket refused room=%s user=%s code=%s", slug, self.user, code)
         await self.close(code=code)
 
-    async def join_room_group(self):
+    def wanted_groups(self):
+        """This room's page group, the user's own group, and the badge groups of
+        the user's other rooms."""
+        others = [room_members_group(room_id) for room_id in self.sidebar if room_id != self.room.pk]
+        return {room_group(self.room), user_group(self.user.pk), *others}
+
+    async def follow_groups(self, wanted):
+        """Join and leave groups so that exactly `wanted` are followed."""
+        joined = set(self.groups_joined)
         try:
-            await self.channel_layer.group_add(room_group(self.room), self.channel_name)
+            await asyncio.gather(
+                *(self.channel_layer.group_add(g, self.channel_name) for g in wanted - joined)
+            )
+            await asyncio.gather(
+                *(self.channel_layer.group_discard(g, self.channel_name) for g in joined - wanted)
+            )
         except Exception:
-            logger.exception("socket could not join its group room=%s user=%s", self.room.slug, self.user)
+            logger.exception("socket could not join its groups room=%s user=%s", self.room.slug, self.user)
+            self.groups_joined = tuple(joined | wanted)
             await self.close(code=CLOSE_TRY_AGAIN)
-            return
-        self.group = room_group(self.room)
-        logger.info("socket connected room=%s user=%s", self.room.slug, self.user.username)
+            return False
+        self.groups_joined = tuple(wanted)
+        return True
 
     async def disconnect(self, code):
-        if self.group is None:
+        if self.room is None:
             return
         try:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await asyncio.gather(
+                *(self.channel_layer.group_discard(g, self.channel_name) for g in self.groups_joined)
+            )
         except Exception:
-            # The group entry expires by itself; nothing else to clean up.
+            # Group entries expire by themselves; nothing else to clean up.
             logger.warning("group_discard failed room=%s user=%s", self.room.slug, self.user.username)
         logger.info("socket disconnected room=%s user=%s code=%s", self.room.slug, self.user.username, code)
 
+    # --- frames from the browser ---------------------------------------------------
+
     async def receive(self, text_data=None, bytes_data=None):
-        if self.group is None:
+        if not self.groups_joined:
             return  # a frame that raced a refusal
         if text_data is None:
             await self.send_error("Send text, not binary data.")
@@ -85,19 +112,74 @@ class RoomConsumer(AsyncWebsocketConsumer):
             "socket receive room=%s user=%s bytes=%d", self.room.slug, self.user.username, len(text_data)
         )
         try:
-            body = parse_message_frame(text_data)
-            await database_sync_to_async(message_post)(room=self.room, author=self.user, body=body)
+            frame = parse_frame(text_data)
+            await getattr(self, f"do_{frame.action}")(frame)
         except (FrameError, MessageRejected) as refusal:
             await self.send_error(str(refusal))
         except Exception:
-            logger.exception("message_post failed room=%s user=%s", self.room.slug, self.user.username)
+            logger.exception("socket action failed room=%s user=%s", self.room.slug, self.user.username)
             await self.send_error(SEND_FAILED)
-        else:
-            await self.send(text_data=composer_errors_html())
+
+    async def do_post(self, frame):
+        await database_sync_to_async(message_post)(room=self.room, author=self.user, body=frame.body)
+        await self.send(text_data=composer_errors_html())
+
+    async def do_edit(self, frame):
+        await database_sync_to_async(message_edit)(
+            room=self.room, user=self.user, message_id=frame.message_id, body=frame.body
+        )
+
+    async def do_delete(self, frame):
+        await database_sync_to_async(message_delete)(
+            room=self.room, user=self.user, message_id=frame.message_id
+        )
+
+    async def do_read(self, frame):
+        await database_sync_to_async(membership_mark_read)(
+            room=self.room, user=self.user, message_id=frame.message_id
+        )
+
+    async def do_typing(self, frame):
+        """Typing indicators are not shown yet; the frame is accepted and ignored."""
 
     async def send_error(self, error):
         await self.send(text_data=composer_errors_html(error))
 
+    # --- events from the channel layer ---------------------------------------------
+
     async def chat_html(self, event):
-        """A fragment rendered once by message_broadcast, relayed as it is."""
+        """A fragment rendered once by a broadcast, relayed as it is."""
         await self.send(text_data=event["html"])
+
+    async def room_activity(self, event):
+        """A message in another of the user's rooms: bump that room's badge."""
+        membership = self.sidebar.get(event["room_id"])
+        if membership is None or event["room_id"] == self.room.pk or event["author_id"] == self.user.pk:
+            return
+        membership.unread_count += 1
+        membership.has_unread_mention |= self.user.pk in event["mentions"]
+        await self.send_room_link(membership)
+
+    async def room_read(self, event):
+        """The user read a room (in this tab or another): clear its badge."""
+        membership = self.sidebar.get(event["room_id"])
+        if membership is None:
+            return
+        membership.unread_count, membership.has_unread_mention = 0, False
+        await self.send_room_link(membership)
+
+    async def rooms_changed(self, event):
+        """The user joined or left a room elsewhere: follow the new set of rooms."""
+        self.sidebar = await database_sync_to_async(_sidebar)(self.user)
+        if await self.follow_groups(self.wanted_groups()):
+            html = render_to_string(
+                "rooms/partials/room_links.html",
+                {"memberships": self.sidebar.values(), "current": self.room, "oob": True},
+            )
+            await self.send(text_data=html)
+
+    async def send_room_link(self, membership):
+        html = render_to_string(
+            "rooms/partials/room_link.html", {"membership": membership, "current": self.room, "oob": True}
+        )
+        await self.send(text_data=html)

@@ -1,20 +1,47 @@
 """Reading what a browser sends over the room socket.
 
 The htmx ws extension sends the composer form as a JSON object: its fields at
-the top level plus a HEADERS object. Only `body` matters; other keys are ignored.
+the top level plus a HEADERS object. A frame with a `body` and no `action` is a
+new message; other actions name themselves. Unknown keys are ignored.
+
+    {"body": "hi"}                                     post
+    {"action": "edit", "message_id": 7, "body": "hi"}  edit one's message
+    {"action": "delete", "message_id": 7}              delete it
+    {"action": "read", "message_id": 7}                read up to here
+    {"action": "typing"}                               show "… is typing"
 """
 
 import json
+from dataclasses import dataclass
 
 MAX_FRAME_BYTES = 64 * 1024
+ACTIONS = {"post", "edit", "delete", "read", "typing"}
+ACTIONS_WITH_BODY = {"post", "edit"}
+ACTIONS_WITH_MESSAGE_ID = {"edit", "delete", "read"}
 
 
 class FrameError(Exception):
     """A frame we cannot use; its text is shown to the sender."""
 
 
-def parse_message_frame(text):
-    """Return the message body of a frame, or raise FrameError saying what is wrong."""
+@dataclass(frozen=True)
+class ClientFrame:
+    action: str
+    body: str | None = None
+    message_id: int | None = None
+
+
+def _message_id(data):
+    value = data.get("message_id")
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise FrameError("That action needs a message id.")
+    return value
+
+
+def parse_frame(text):
+    """Return the ClientFrame a text frame asks for, or raise FrameError saying what is wrong."""
     try:
         data = json.loads(text)
     except ValueError:
@@ -23,10 +50,16 @@ def parse_message_frame(text):
         ) from None
     if not isinstance(data, dict):
         raise FrameError("That message could not be read (not a JSON object).")
+    action = data.get("action", "post")
+    if action not in ACTIONS:
+        raise FrameError("Unknown action.")
     body = data.get("body")
-    if not isinstance(body, str):
+    if action in ACTIONS_WITH_BODY and not isinstance(body, str):
         raise FrameError("That message has no text to send.")
-    return body
+    message_id = _message_id(data) if action in ACTIONS_WITH_MESSAGE_ID else None
+    return ClientFrame(
+        action=action, body=body if action in ACTIONS_WITH_BODY else None, message_id=message_id
+    )
 
 
 def frame_too_large(text):

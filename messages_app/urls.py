@@ -4,4 +4,7 @@ from messages_app import views
 
 urlpatterns = [
     path("rooms/<slug:slug>/messages/", views.room_messages, name="room_messages"),
+    path("rooms/<slug:slug>/messages/<int:pk>/", views.message_detail, name="message_detail"),
+    path("rooms/<slug:slug>/messages/<int:pk>/edit/", views.message_edit_view, name="message_edit"),
+    path("rooms/<slug:slug>/messages/<int:pk>/delete/", views.message_delete_view, name="message_delete"),
 ]

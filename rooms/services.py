@@ -7,8 +7,11 @@ rule lives in exactly one place.
 import logging
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.text import slugify
 
+from messages_app.broadcast import user_read_broadcast, user_send
+from messages_app.models import Message
 from rooms.models import Membership, Room
 
 logger = logging.getLogger(__name__)
@@ -62,6 +65,7 @@ def room_join(*, room, user):
     try:
         with transaction.atomic():
             membership = Membership.objects.create(room=room, user=user)
+            transaction.on_commit(lambda: _rooms_changed(user))
     except IntegrityError:  # a double click raced us: the other request joined
         return Membership.objects.get(room=room, user=user)
     logger.info("room joined room=%s user=%s", room.slug, user.username)
@@ -73,3 +77,30 @@ def room_leave(*, room, user):
     deleted, _ = Membership.objects.filter(room=room, user=user, banned_at__isnull=True).delete()
     if deleted:
         logger.info("room left room=%s user=%s", room.slug, user.username)
+        transaction.on_commit(lambda: _rooms_changed(user))
+
+
+def _rooms_changed(user):
+    """The user's open pages follow their rooms (badges of a room joined in another tab)."""
+    user_send(user.pk, {"type": "rooms.changed"})
+
+
+def membership_mark_read(*, room, user, message_id):
+    """Mark the room read up to a message (never backwards, never past the room's
+    real messages), and clear its badge in every tab of the user. Returns the id
+    now marked read, or None when nothing changed."""
+    newest = (
+        Message.objects.filter(room=room, id__lte=message_id).order_by("-id").values_list("id", flat=True)
+    )
+    read_id = newest.first()
+    if read_id is None:
+        return None
+    updated = (
+        Membership.objects.filter(room=room, user=user, banned_at__isnull=True)
+        .filter(Q(last_read_message_id__isnull=True) | Q(last_read_message_id__lt=read_id))
+        .update(last_read_message_id=read_id)
+    )
+    if not updated:
+        return None
+    transaction.on_commit(lambda: user_read_broadcast(user_id=user.pk, room_id=room.pk, message_id=read_id))
+    return read_id

@@ -5,8 +5,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from messages_app.selectors import message_list_latest
 from rooms.forms import RoomForm
-from rooms.selectors import room_list_for_user, room_list_public, room_members
-from rooms.services import RoomError, room_create, room_join, room_leave
+from rooms.selectors import membership_list_for_user, room_list_public, room_members
+from rooms.services import RoomError, membership_mark_read, room_create, room_join, room_leave
 from rooms.shortcuts import readable_room_or_404, see_other
 
 
@@ -15,7 +15,7 @@ def directory(request):
     return render(
         request,
         "rooms/directory.html",
-        {"public_rooms": room_list_public(), "my_rooms": room_list_for_user(user=request.user)},
+        {"public_rooms": room_list_public(), "my_memberships": membership_list_for_user(user=request.user)},
     )
 
 
@@ -29,13 +29,17 @@ def room_new(request):
 
 
 def room_page_context(request, access, *, draft="", error=""):
-    """Everything the room page and its main partial show."""
+    """Everything the room page and its main partial show. Showing a member the
+    newest messages marks the room read (in all their tabs)."""
+    messages_shown = message_list_latest(room=access.room)
+    if access.is_member and messages_shown:
+        membership_mark_read(room=access.room, user=request.user, message_id=messages_shown[-1].pk)
     return {
         "room": access.room,
         "access": access,
-        "messages_shown": message_list_latest(room=access.room),
+        "messages_shown": messages_shown,
         "members": room_members(room=access.room),
-        "my_rooms": room_list_for_user(user=request.user),
+        "my_memberships": membership_list_for_user(user=request.user),
         "draft": draft,
         "error": error,
     }

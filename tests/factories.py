@@ -2,6 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from messages_app.models import Message
+from messages_app.text import render_message_html
 from rooms.models import Membership, Room
 
 PASSWORD = "a-Long-test-password-42"
@@ -41,3 +42,4 @@ class MessageFactory(factory.django.DjangoModelFactory):
     room = factory.SubFactory(RoomFactory)
     author = factory.SubFactory(UserFactory)
     body = factory.Sequence(lambda n: f"message number {n}")
+    body_html = factory.LazyAttribute(lambda message: render_message_html(message.body))

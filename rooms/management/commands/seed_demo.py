@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messages_app.models import Message
+from messages_app.text import render_message_html
 from rooms.models import Membership
 from rooms.services import room_create, room_join
 
@@ -15,7 +16,7 @@ LOBBY_HISTORY = [
     ("alice", "Welcome to the lobby! This room is public: anyone signed in can read it."),
     ("bob", "Hi Alice. Is the history kept when I reload?"),
     ("alice", "Yes, every message is stored in the database."),
-    ("carol", "And messages appear live in every open browser."),
+    ("carol", "And messages appear live in every open browser. **Bold**, _italic_ and `code` work too."),
     ("bob", "Nice. Try it with two browsers side by side."),
 ]
 TEAM_HISTORY = [
@@ -52,6 +53,12 @@ class Command(BaseCommand):
         # Seeded directly: demo history is not live traffic and must not trip the rate limit.
         start = timezone.now() - timedelta(minutes=len(lines) * 3)
         Message.objects.bulk_create(
-            Message(room=room, author=users[author], body=body, created_at=start + timedelta(minutes=3 * i))
+            Message(
+                room=room,
+                author=users[author],
+                body=body,
+                body_html=render_message_html(body),
+                created_at=start + timedelta(minutes=3 * i),
+            )
             for i, (author, body) in enumerate(lines)
         )

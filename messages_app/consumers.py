@@ -39,7 +39,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
     groups_joined = ()
 
     async def connect(self):
-        await self.accept()
         self.user = self.scope["user"]
         slug = self.scope["url_route"]["kwargs"]["slug"]
         if not self.user.is_authenticated:
@@ -54,11 +53,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         self.room = access.room
         self.sidebar = await database_sync_to_async(_sidebar)(self.user)
-        if await self.follow_groups(self.wanted_groups()):
-            logger.info("socket connected room=%s user=%s", self.room.slug, self.user.username)
+        # Accept only once subscribed: an open socket never misses a broadcast.
+        if not await self.follow_groups(self.wanted_groups()):
+            await self.refuse(CLOSE_TRY_AGAIN, slug)
+            return
+        await self.accept()
+        logger.info("socket connected room=%s user=%s", self.room.slug, self.user.username)
 
     async def refuse(self, code, slug):
+        """Accept, then close with the code: a refused handshake would hide the reason."""
         logger.info("socket refused room=%s user=%s code=%s", slug, self.user, code)
+        await self.accept()
         await self.close(code=code)
 
     def wanted_groups(self):
@@ -80,7 +85,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("socket could not join its groups room=%s user=%s", self.room.slug, self.user)
             self.groups_joined = tuple(joined | wanted)
-            await self.close(code=CLOSE_TRY_AGAIN)
             return False
         self.groups_joined = tuple(wanted)
         return True
@@ -171,12 +175,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def rooms_changed(self, event):
         """The user joined or left a room elsewhere: follow the new set of rooms."""
         self.sidebar = await database_sync_to_async(_sidebar)(self.user)
-        if await self.follow_groups(self.wanted_groups()):
-            html = render_to_string(
-                "rooms/partials/room_links.html",
-                {"memberships": self.sidebar.values(), "current": self.room, "oob": True},
-            )
-            await self.send(text_data=html)
+        if not await self.follow_groups(self.wanted_groups()):
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
+        context = {"memberships": self.sidebar.values(), "current": self.room, "oob": True}
+        await self.send(text_data=render_to_string("rooms/partials/room_links.html", context))
 
     async def send_room_link(self, membership):
         html = render_to_string(

@@ -13,72 +13,25 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.test import AsyncClient
 
 from config.asgi import application
 from messages_app.broadcast import room_group
 from messages_app.models import Message
-from tests.factories import MembershipFactory, RoomFactory, UserFactory
+from tests.factories import RoomFactory, UserFactory
 from tests.live_server import database_url
+from tests.sockets import (
+    ORIGIN,
+    joined_socket,
+    make_member,
+    open_socket,
+    receive_until,
+    session_cookie,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("channel_layer", "close_worker_thread_connections"),
 ]
-
-ORIGIN = (b"origin", b"http://localhost")
-
-
-async def session_cookie(user):
-    client = AsyncClient()
-    await client.aforce_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
-async def open_socket(slug, user=None, origin=ORIGIN):
-    headers = [origin]
-    if user is not None:
-        headers.append(await session_cookie(user))
-    communicator = WebsocketCommunicator(application, f"/ws/rooms/{slug}/", headers=headers)
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-COMPOSER_CLEARED = '<div id="composer-errors" class="composer-errors" role="alert" hx-swap-oob="true"></div>'
-
-
-async def joined_socket(room, user):
-    """A member's socket, proven to be in the room's group (it saw its own echo),
-    with the sender's own replies read, so that the next frame is a fresh one."""
-    socket = await open_socket(room.slug, user)
-    await socket.send_json_to({"body": f"hello from {user.username}"})
-    await receive_all(socket, f"hello from {user.username}", COMPOSER_CLEARED)
-    return socket
-
-
-async def receive_until(socket, text, timeout=3):
-    """Frames up to and including the first that contains `text`."""
-    frames = []
-    while True:
-        frame = await socket.receive_from(timeout=timeout)
-        frames.append(frame)
-        if text in frame:
-            return frames
-
-
-async def receive_all(socket, *texts, timeout=3):
-    """Frames until each of `texts` has been seen (in any order)."""
-    frames, missing = [], list(texts)
-    while missing:
-        frame = await socket.receive_from(timeout=timeout)
-        frames.append(frame)
-        missing = [text for text in missing if text not in frame]
-    return frames
-
-
-async def make_member(room, **kwargs):
-    return (await sync_to_async(MembershipFactory)(room=room, **kwargs)).user
 
 
 @pytest.fixture

@@ -77,6 +77,54 @@
     if (field.value.trim()) field.form.requestSubmit();
   });
 
+  // Per-viewer looks come from one CSS rule keyed on the viewer's id, so the
+  // fragments stay the same for everyone (and are rendered once).
+  function styleOwnMessages() {
+    var me = document.body.dataset.user;
+    if (!me || !document.styleSheets.length) return;
+    var mine = '.message[data-author="' + me + '"]';
+    var sheet = document.styleSheets[0];
+    sheet.insertRule(mine + " { background: var(--mine); }", sheet.cssRules.length);
+    sheet.insertRule(mine + " .message-actions button { display: inline-block; }", sheet.cssRules.length);
+  }
+
+  // Reading live messages while the tab is visible and scrolled to the newest
+  // marks the room read, at most once a second; every tab of the user follows.
+  var socket = null;
+  var readTimer = null;
+  var lastReadSent = 0;
+
+  function newestMessageId() {
+    var list = messageList();
+    var last = list && list.querySelector(".message[data-id]:last-of-type");
+    return last ? Number(last.dataset.id) : 0;
+  }
+
+  function isReadingNewest() {
+    var list = messageList();
+    if (!list || document.visibilityState !== "visible") return false;
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  }
+
+  function sendReadSoon() {
+    if (readTimer || !socket) return;
+    readTimer = setTimeout(function () {
+      readTimer = null;
+      var newest = newestMessageId();
+      if (newest > lastReadSent && isReadingNewest()) {
+        lastReadSent = newest;
+        socket.send(JSON.stringify({ action: "read", message_id: newest }));
+      }
+    }, 1000);
+  }
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    socket = event.detail.socketWrapper;
+  });
+  document.addEventListener("htmx:wsAfterMessage", sendReadSoon);
+  document.addEventListener("visibilitychange", sendReadSoon);
+
+  document.addEventListener("DOMContentLoaded", styleOwnMessages);
   document.addEventListener("DOMContentLoaded", scrollToNewest);
   document.addEventListener("htmx:afterSwap", scrollToNewest);
 })();

@@ -183,6 +183,12 @@ STORAGES = {
 # --- Chat rules -------------------------------------------------------------
 CHAT_MESSAGE_MAX_LENGTH = 4000
 CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "30/10")
+# Presence: each open socket's entry lives this many seconds unless its consumer
+# refreshes it (every third of that), so a killed process's entries vanish.
+CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))
+# "bob is typing…": the browser sends one frame per 3 s while typing; the server
+# relays at most one per socket per this many seconds.
+CHAT_TYPING_THROTTLE = float(os.environ.get("CHAT_TYPING_THROTTLE", "2.5"))
 
 # --- Security (production) --------------------------------------------------
 if not DEBUG:

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from messages_app.broadcast import room_group, room_members_group, user_group
 from messages_app.frames import FrameError, frame_too_large, parse_frame
 from messages_app.services import MessageRejected, message_delete, message_edit, message_post
+from rooms.presence import SocketPresence
 from rooms.selectors import membership_list_for_user, room_access
 from rooms.services import membership_mark_read
 
@@ -37,6 +38,7 @@ def _sidebar(user):
 class RoomConsumer(AsyncWebsocketConsumer):
     room = None
     groups_joined = ()
+    presence = None
 
     async def connect(self):
         self.user = self.scope["user"]
@@ -59,6 +61,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         logger.info("socket connected room=%s user=%s", self.room.slug, self.user.username)
+        self.presence = SocketPresence(room=self.room, user=self.user, channel_name=self.channel_name)
+        await self.presence.enter(self.send)
 
     async def refuse(self, code, slug):
         """Accept, then close with the code: a refused handshake would hide the reason."""
@@ -99,6 +103,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         except Exception:
             # Group entries expire by themselves; nothing else to clean up.
             logger.warning("group_discard failed room=%s user=%s", self.room.slug, self.user.username)
+        if self.presence is not None:
+            await self.presence.leave()
         logger.info("socket disconnected room=%s user=%s code=%s", self.room.slug, self.user.username, code)
 
     # --- frames from the browser ---------------------------------------------------
@@ -144,7 +150,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         )
 
     async def do_typing(self, frame):
-        """Typing indicators are not shown yet; the frame is accepted and ignored."""
+        await self.presence.typing()
 
     async def send_error(self, error):
         await self.send(text_data=composer_errors_html(error))
@@ -180,6 +186,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         context = {"memberships": self.sidebar.values(), "current": self.room, "oob": True}
         await self.send(text_data=render_to_string("rooms/partials/room_links.html", context))
+
+    async def room_banned(self, event):
+        """The user was banned: from this room, the page says why and the socket
+        closes with 4403; from another room, it leaves the sidebar."""
+        if event["room_id"] != self.room.pk:
+            await self.rooms_changed(event)
+            return
+        context = {"room": self.room, "reason": event.get("reason", "")}
+        await self.send(text_data=render_to_string("messages_app/partials/banned_notice.html", context))
+        logger.info("socket closed by ban room=%s user=%s", self.room.slug, self.user.username)
+        await self.close(code=CLOSE_FORBIDDEN)
 
     async def send_room_link(self, membership):
         html = render_to_string(

@@ -43,3 +43,78 @@ class Message(models.Model):
     @property
     def is_deleted(self):
         return self.deleted_at is not None
+
+
+class Report(models.Model):
+    """A member's report of a message, queued for staff until resolved."""
+
+    class Resolution(models.TextChoices):
+        DELETED = "deleted", "Message deleted"
+        BANNED = "banned", "Author banned"
+        DISMISSED = "dismissed", "Dismissed"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made"
+    )
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One open report per member and message: reporting twice adds nothing.
+            models.UniqueConstraint(
+                fields=["message", "reporter"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="one_open_report_per_reporter",
+            )
+        ]
+        indexes = [models.Index(fields=["resolved_at", "id"], name="report_queue")]
+
+    def __str__(self):
+        return f"Report #{self.pk} on message {self.message_id}"
+
+
+class ModerationAction(models.Model):
+    """The audit trail: every moderation action, who took it, on whom or what, and where."""
+
+    class Action(models.TextChoices):
+        DELETE = "delete", "Delete message"
+        RESTORE = "restore", "Restore message"
+        BAN = "ban", "Ban member"
+        UNBAN = "unban", "Unban member"
+        MUTE = "mute", "Mute member"
+        UNMUTE = "unmute", "Unmute member"
+        PROMOTE = "promote", "Promote to moderator"
+        DEMOTE = "demote", "Demote to member"
+        DISMISS_REPORT = "dismiss", "Dismiss report"
+        SLOW_MODE = "slow_mode", "Set slow mode"
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        PAGE = "page", "Room page"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="moderation_actions")
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} by {self.actor} in {self.room}"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from messages_app.consumers import RoomConsumer
@@ -5,3 +6,10 @@ from messages_app.consumers import RoomConsumer
 websocket_urlpatterns = [
     path("ws/rooms/<slug:slug>/", RoomConsumer.as_asgi()),
 ]
+
+# The benchmark's tutorial-style peer (bench/baseline.py): served only by the bench's
+# own settings (bench/settings.py sets BENCH_BASELINE), never in normal runs.
+if getattr(settings, "BENCH_BASELINE", False):
+    from bench.baseline import BaselineConsumer
+
+    websocket_urlpatterns.append(path("ws/bench-baseline/<slug:room>/", BaselineConsumer.as_asgi()))

@@ -1,29 +1,150 @@
-"""Read-side queries for messages. Every history page is a keyset scan on
-(room, id), so its cost does not grow with the room's age."""
+"""Read-side queries for messages. Every history page and every search page is
+a keyset scan on id, so its cost does not grow with the room's age."""
 
+from dataclasses import dataclass
+
+from django.db import connection
+
+from messages_app import search
 from messages_app.models import Message
+from rooms.selectors import room_list_readable
 
 PAGE_SIZE = 50
 CATCH_UP_LIMIT = 500
+AROUND_SIDE = 25
+SEARCH_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    """Consecutive messages of a room, oldest first, and whether the room has more
+    on either side (the page then shows a sentinel that loads them)."""
+
+    messages: list
+    has_older: bool = False
+    has_newer: bool = False
 
 
 def _room_messages(room):
     return Message.objects.filter(room=room).select_related("author")
 
 
+def _newest(messages, limit):
+    """The newest `limit` of `messages`, oldest first, and whether older ones exist."""
+    rows = list(messages.order_by("-id")[: limit + 1])
+    return rows[:limit][::-1], len(rows) > limit
+
+
+def _oldest(messages, limit):
+    """The oldest `limit` of `messages`, oldest first, and whether newer ones exist."""
+    rows = list(messages.order_by("id")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def message_page_latest(*, room, limit=PAGE_SIZE):
+    """The newest messages of a room (the room page)."""
+    messages, has_older = _newest(_room_messages(room), limit)
+    return MessagePage(messages, has_older=has_older)
+
+
+def message_page_before(*, room, before_id, limit=PAGE_SIZE):
+    """The page older than `before_id` (infinite scroll upwards)."""
+    messages, has_older = _newest(_room_messages(room).filter(id__lt=before_id), limit)
+    return MessagePage(messages, has_older=has_older)
+
+
+def message_page_around(*, room, message_id, side=AROUND_SIDE):
+    """A message of the room with up to `side` messages on each side, or None when
+    the room has no such message (whatever other room might)."""
+    newer, has_newer = _oldest(_room_messages(room).filter(id__gte=message_id), side + 1)
+    if not newer or newer[0].pk != message_id:
+        return None
+    older, has_older = _newest(_room_messages(room).filter(id__lt=message_id), side)
+    return MessagePage(older + newer, has_older=has_older, has_newer=has_newer)
+
+
 def message_list_latest(*, room, limit=PAGE_SIZE):
     """The newest messages of a room, oldest first."""
-    newest_first = list(_room_messages(room).order_by("-id")[:limit])
-    return newest_first[::-1]
+    return message_page_latest(room=room, limit=limit).messages
 
 
 def message_list_before(*, room, before_id, limit=PAGE_SIZE):
     """Up to `limit` messages older than `before_id`, oldest first."""
-    newest_first = list(_room_messages(room).filter(id__lt=before_id).order_by("-id")[:limit])
-    return newest_first[::-1]
+    return message_page_before(room=room, before_id=before_id, limit=limit).messages
 
 
 def message_list_after(*, room, after_id, limit=CATCH_UP_LIMIT):
     """Messages newer than `after_id`, oldest first, and whether more follow."""
     messages = list(_room_messages(room).filter(id__gt=after_id).order_by("id")[: limit + 1])
     return messages[:limit], len(messages) > limit
+
+
+def message_list_around(*, room, message_id, radius=25):
+    """Up to `radius` messages on each side of `message_id` (included), oldest first."""
+    older = list(_room_messages(room).filter(id__lt=message_id).order_by("-id")[:radius])
+    newer = list(_room_messages(room).filter(id__gte=message_id).order_by("id")[: radius + 1])
+    return older[::-1] + newer
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """Matching messages, newest first, each with `.excerpt` (a list of
+    search.ExcerptPart); `next_before` asks for the next page, None at the end."""
+
+    results: list
+    next_before: int | None = None
+
+
+def message_search_room(*, user, room, query, before_id=None, limit=SEARCH_PAGE_SIZE):
+    """Search one room (which the caller has checked the user may read)."""
+    messages = _searchable_messages(user=user, before_id=before_id).filter(room=room)
+    return _search(messages, query=query, limit=limit)
+
+
+def message_search_all(*, user, query, before_id=None, limit=SEARCH_PAGE_SIZE):
+    """Search every room the user may read; never a private room they are not
+    in, a room they are banned from, or a deleted message."""
+    return _search(_searchable_messages(user=user, before_id=before_id), query=query, limit=limit)
+
+
+def _searchable_messages(*, user, before_id):
+    messages = Message.objects.filter(deleted_at__isnull=True, room__in=room_list_readable(user=user))
+    if before_id is not None:
+        messages = messages.filter(id__lt=before_id)
+    return messages.select_related("room", "author")
+
+
+def _search(messages, *, query, limit):
+    if not query.strip():
+        return SearchPage([])
+    if connection.vendor == "postgresql":
+        return message_search_full_text(messages=messages, query=query, limit=limit)
+    return message_search_plain(messages=messages, query=query, limit=limit)
+
+
+def message_search_full_text(*, messages, query, limit=SEARCH_PAGE_SIZE):
+    """Postgres: websearch syntax against the GIN-indexed tsvector of the body
+    (the same expression as the index), with a highlighted excerpt."""
+    matches = (
+        messages.alias(document=search.search_vector())
+        .filter(document=search.search_query(query))
+        .annotate(headline=search.search_headline(query))
+    )
+    page = _search_page(matches, limit)
+    for message in page.results:
+        message.excerpt = search.excerpt_from_headline(message.headline)
+    return page
+
+
+def message_search_plain(*, messages, query, limit=SEARCH_PAGE_SIZE):
+    """The SQLite fallback: a case-insensitive substring match, plain excerpt."""
+    page = _search_page(messages.filter(body__icontains=query), limit)
+    for message in page.results:
+        message.excerpt = search.plain_excerpt(message.body, query)
+    return page
+
+
+def _search_page(matches, limit):
+    rows = list(matches.order_by("-id")[: limit + 1])
+    results = rows[:limit]
+    return SearchPage(results, next_before=results[-1].pk if len(rows) > limit else None)

@@ -9,13 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from messages_app.broadcast import message_broadcast, message_update_broadcast
-from messages_app.models import Message
+from messages_app.models import Message, ModerationAction, Report
 from messages_app.text import mention_candidates, render_message_html
 from rooms.models import Membership
+from rooms.moderation import ModerationRefused, member_ban, moderator_membership, record_action
 
 logger = logging.getLogger(__name__)
 
 MODERATING_ROLES = {Membership.Role.OWNER, Membership.Role.MODERATOR}
+Action, Source = ModerationAction.Action, ModerationAction.Source
 
 
 class MessageRejected(Exception):
@@ -70,6 +72,16 @@ def _check_rate_limit(*, room, author):
         raise MessageRejected("You are sending messages too fast. Wait a few seconds and try again.")
 
 
+def _check_slow_mode(*, room, membership):
+    """Slow mode: one message per N seconds per member; owners and moderators are exempt."""
+    seconds = room.slow_mode_seconds
+    if not seconds or membership.role in MODERATING_ROLES:
+        return
+    since = timezone.now() - timedelta(seconds=seconds)
+    if Message.objects.filter(author=membership.user_id, room=room, created_at__gte=since).exists():
+        raise MessageRejected(f"Slow mode is on: one message every {seconds} seconds. Try again shortly.")
+
+
 def _mentionable_members(*, room, body):
     """{username: user id} of the members a body mentions (one query, none without an @)."""
     candidates = mention_candidates(body)
@@ -88,7 +100,9 @@ def _render(message, *, room):
 def message_post(*, room, author, body):
     """Save a member's message and announce it to the room once it is committed."""
     body = _clean_body(body)
-    _check_not_muted(_active_membership(room=room, user=author))
+    membership = _active_membership(room=room, user=author)
+    _check_not_muted(membership)
+    _check_slow_mode(room=room, membership=membership)
     _check_rate_limit(room=room, author=author)
     with transaction.atomic():
         message = Message(room=room, author=author, body=body)
@@ -129,17 +143,99 @@ def message_edit(*, room, user, message_id, body):
     return message
 
 
-def message_delete(*, room, user, message_id):
-    """Delete one's own message (or any, for the room's owners and moderators).
-    The row stays, marked deleted, so moderators can review it; pages show a placeholder."""
-    membership = _active_membership(room=room, user=user)
+def message_delete(*, room, user, message_id, source=Source.PAGE, reason=""):
+    """Delete one's own message, or any message as the room's owner or moderator
+    (page) or as staff (admin); a moderator's deletion goes into the audit trail.
+    The row stays, marked deleted, so it can be reviewed and restored."""
     message = _message_in_room(room=room, message_id=message_id)
-    if message.author_id != user.pk and membership.role not in MODERATING_ROLES:
-        raise MessageRejected("You can only delete your own messages.")
+    if message.author_id == user.pk and source == Source.PAGE:
+        _active_membership(room=room, user=user)
+        return _mark_deleted(message, by=user)
+    try:
+        moderator_membership(room=room, actor=user, source=source)
+    except ModerationRefused:
+        raise MessageRejected("You can only delete your own messages.") from None
+    with transaction.atomic():
+        _mark_deleted(message, by=user)
+        record_action(
+            actor=user,
+            action=Action.DELETE,
+            room=room,
+            source=source,
+            target_user=message.author,
+            message=message,
+            reason=reason,
+        )
+    return message
+
+
+def _mark_deleted(message, *, by):
     with transaction.atomic():
         message.deleted_at = timezone.now()
-        message.deleted_by = user
+        message.deleted_by = by
         message.save(update_fields=["deleted_at", "deleted_by"])
         transaction.on_commit(lambda: message_update_broadcast(message))
-    logger.info("message deleted room=%s user=%s id=%s", room.slug, user.username, message.pk)
+    logger.info("message deleted room=%s user=%s id=%s", message.room.slug, by.username, message.pk)
     return message
+
+
+def message_restore(*, message, actor, source=Source.ADMIN, reason=""):
+    """Undo a deletion (staff, or the room's moderators): the message reappears on every page."""
+    try:
+        moderator_membership(room=message.room, actor=actor, source=source)
+    except ModerationRefused as refusal:
+        raise MessageRejected(str(refusal)) from None
+    if not message.is_deleted:
+        return message
+    with transaction.atomic():
+        message.deleted_at, message.deleted_by = None, None
+        message.save(update_fields=["deleted_at", "deleted_by"])
+        record_action(
+            actor=actor,
+            action=Action.RESTORE,
+            room=message.room,
+            source=source,
+            target_user=message.author,
+            message=message,
+            reason=reason,
+        )
+        transaction.on_commit(lambda: message_update_broadcast(message))
+    return message
+
+
+def report_create(*, room, reporter, message_id, reason):
+    """A member reports a message to staff; reporting it again while open changes nothing."""
+    _active_membership(room=room, user=reporter)
+    message = _message_in_room(room=room, message_id=message_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise MessageRejected("Say briefly what is wrong with this message.")
+    report, _ = Report.objects.get_or_create(
+        message=message, reporter=reporter, resolved_at__isnull=True, defaults={"reason": reason[:500]}
+    )
+    logger.info("message reported room=%s user=%s id=%s", room.slug, reporter.username, message.pk)
+    return report
+
+
+@transaction.atomic
+def report_resolve(*, report, actor, resolution, source=Source.ADMIN):
+    """Close a report by deleting the message, banning its author, or dismissing it."""
+    message, room = report.message, report.message.room
+    reason = f"report #{report.pk}: {report.reason}"
+    if resolution == Report.Resolution.DELETED and not message.is_deleted:
+        message_delete(room=room, user=actor, message_id=message.pk, source=source, reason=reason)
+    elif resolution == Report.Resolution.BANNED and message.author is not None:
+        member_ban(room=room, user=message.author, actor=actor, source=source, reason=reason)
+    elif resolution == Report.Resolution.DISMISSED:
+        moderator_membership(room=room, actor=actor, source=source)
+        record_action(
+            actor=actor,
+            action=Action.DISMISS_REPORT,
+            room=room,
+            source=source,
+            message=message,
+            reason=reason,
+        )
+    report.resolved_at, report.resolved_by, report.resolution = timezone.now(), actor, resolution
+    report.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    return report

@@ -2,10 +2,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from messages_app.models import Message
-from messages_app.selectors import message_list_after, message_list_before
-from messages_app.services import MessageRejected, message_delete, message_edit, message_post
+from messages_app.search import QUERY_MAX_LENGTH
+from messages_app.selectors import (
+    message_list_after,
+    message_page_before,
+    message_search_all,
+    message_search_room,
+)
+from messages_app.services import MessageRejected, message_delete, message_edit, message_post, report_create
 from rooms.shortcuts import readable_room_or_404, see_other
 from rooms.views import render_room_page
 
@@ -29,16 +36,14 @@ def _int_param(request, name):
 def _history_fragment(request, access):
     before, after = _int_param(request, "before"), _int_param(request, "after")
     if before is not None:
-        messages, has_more = message_list_before(room=access.room, before_id=before), None
+        page = message_page_before(room=access.room, before_id=before)
+        context = {"messages_shown": page.messages, "more_before": page.has_older}
     elif after is not None:
         messages, has_more = message_list_after(room=access.room, after_id=after)
+        context = {"messages_shown": messages, "more_after": has_more}
     else:
         return HttpResponseBadRequest("Ask for ?before=<id> or ?after=<id>.")
-    return render(
-        request,
-        "messages_app/partials/message_list.html",
-        {"room": access.room, "messages_shown": messages, "more_after": has_more},
-    )
+    return render(request, "messages_app/partials/message_list.html", {"room": access.room, **context})
 
 
 def _post_message(request, access):
@@ -102,3 +107,64 @@ def message_delete_view(request, slug, pk):
     if request.htmx:
         return _render_message(request, access, message)
     return see_other(access.room.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_report_view(request, slug, pk):
+    """GET: a small form to report a message. POST: queue the report for staff."""
+    access = readable_room_or_404(slug=slug, user=request.user)
+    message = _message_or_404(access, pk)
+    context = {"message": message, "room": access.room}
+    if request.method == "GET":
+        return render(request, "messages_app/partials/report_form.html", context)
+    reason = request.POST.get("reason", "")
+    try:
+        report_create(room=access.room, reporter=request.user, message_id=pk, reason=reason)
+    except MessageRejected as refusal:
+        context.update(error=str(refusal), reason=reason)
+        return render(request, "messages_app/partials/report_form.html", context, status=400)
+    if request.htmx:
+        return render(request, "messages_app/partials/report_done.html", context)
+    return see_other(access.room.get_absolute_url())
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def search(request):
+    """Search every room the user may read."""
+    return _search_response(request, room=None)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def room_search(request, slug):
+    """Search one room (a private room only for its members, like its page)."""
+    access = readable_room_or_404(slug=slug, user=request.user)
+    return _search_response(request, room=access.room)
+
+
+def _search_response(request, *, room):
+    """The search page; to htmx, the results (for the search box) or the next
+    page of results (for the "Older results" link, which sends ?before=)."""
+    query = request.GET.get("q", "").strip()
+    context = {"room": room, "query": query, "search_url": request.path, "query_max_length": QUERY_MAX_LENGTH}
+    if len(query) > QUERY_MAX_LENGTH:
+        context["error"] = f"Search for at most {QUERY_MAX_LENGTH} characters."
+    elif query:
+        context["page"] = _search_page(request, room=room, query=query)
+    if not request.htmx:
+        return render(request, "messages_app/search.html", context, status=400 if "error" in context else 200)
+    # htmx does not swap a 4xx response: the error is shown with a 200.
+    if "before" in request.GET:
+        return render(request, "messages_app/partials/search_result_items.html", context)
+    return render(request, "messages_app/partials/search_results.html", context)
+
+
+def _search_page(request, *, room, query):
+    before = _int_param(request, "before")
+    if room is None:
+        return message_search_all(user=request.user, query=query, before_id=before)
+    return message_search_room(user=request.user, room=room, query=query, before_id=before)

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 
 from rooms.models import Room
@@ -8,3 +10,34 @@ class RoomForm(forms.ModelForm):
         model = Room
         fields = ["name", "topic", "is_private"]
         labels = {"is_private": "Private (members join by invitation only)"}
+
+
+class InviteForm(forms.Form):
+    """Invite someone by username (the rules live in rooms.services.room_invite)."""
+
+    username = forms.CharField(max_length=150, error_messages={"required": "Enter a username."})
+
+
+# How long a new invite link lasts: the choices the panel offers.
+LINK_LIFETIMES = {
+    "never": ("Never expires", None),
+    "1h": ("1 hour", timedelta(hours=1)),
+    "1d": ("1 day", timedelta(days=1)),
+    "7d": ("7 days", timedelta(days=7)),
+}
+
+
+class InvitationForm(forms.Form):
+    """Create an invite link; `expires_in` is None (never) or a timedelta."""
+
+    expires = forms.ChoiceField(
+        choices=[(key, label) for key, (label, _) in LINK_LIFETIMES.items()],
+        initial="7d",
+        error_messages={
+            "required": "Choose how long the link lasts.",
+            "invalid_choice": "Choose how long the link lasts.",
+        },
+    )
+
+    def expires_in(self):
+        return LINK_LIFETIMES[self.cleaned_data["expires"]][1]

@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -12,6 +14,9 @@ class Room(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     topic = models.CharField(max_length=200, blank=True)
     is_private = models.BooleanField(default=False)
+    slow_mode_seconds = models.PositiveIntegerField(
+        default=0, help_text="Slow mode: one message per this many seconds per member (0 = off)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="rooms_created"
     )
@@ -56,3 +61,52 @@ class Membership(models.Model):
 
     def is_muted(self, now=None):
         return self.muted_until is not None and self.muted_until > (now or timezone.now())
+
+    @property
+    def can_moderate(self):
+        """Owners and moderators run the room (invitations included); a ban ends that."""
+        return not self.is_banned and self.role in (self.Role.OWNER, self.Role.MODERATOR)
+
+
+def new_invitation_token():
+    """192 random bits, URL-safe: a link nobody can guess or enumerate."""
+    return secrets.token_urlsafe(24)
+
+
+class InvitationQuerySet(models.QuerySet):
+    def active(self, now=None):
+        """Links that still let people in: not revoked and not expired."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class Invitation(models.Model):
+    """An invite link to a room: whoever holds the token (and is signed in) may
+    join, until the link expires or an owner or moderator revokes it."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True, default=new_invitation_token, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="invitations_created"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: the link never expires.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    use_count = models.PositiveIntegerField(default=0, help_text="People who joined through this link.")
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Invitation to {self.room} ({self.token[:6]}…)"
+
+    def get_absolute_url(self):
+        return reverse("invitation_detail", kwargs={"token": self.token})
+
+    def is_active(self, now=None):
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

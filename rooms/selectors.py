@@ -6,7 +6,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from messages_app.models import Message
-from rooms.models import Membership, Room
+from rooms.models import Invitation, Membership, Room
 
 # Counting stops here: a badge shows "999+" rather than scanning years of history.
 UNREAD_CAP = 1000
@@ -35,6 +35,11 @@ class RoomAccess:
     def can_post(self):
         return self.is_member
 
+    @property
+    def can_invite(self):
+        """Owners and moderators invite people and manage invite links."""
+        return self.membership is not None and self.membership.can_moderate
+
 
 def room_access(*, slug, user):
     """The room and the user's membership, or None when the room does not exist
@@ -46,6 +51,22 @@ def room_access(*, slug, user):
     if room.is_private and membership is None:
         return None
     return RoomAccess(room=room, membership=membership)
+
+
+def invitation_get_active(*, token):
+    """The live invitation (with its room) behind a link's token, or None when the
+    token is unknown, expired or revoked: the caller cannot tell which."""
+    return Invitation.objects.active().select_related("room", "created_by").filter(token=token).first()
+
+
+def invitation_list_active(*, room):
+    """A room's live invite links, newest first, for its owners and moderators."""
+    return list(room.invitations.active().select_related("created_by"))
+
+
+def membership_get(*, room, user):
+    """The user's membership of the room, a ban included, or None."""
+    return Membership.objects.filter(room=room, user=user).first()
 
 
 def membership_get_active(*, room, user):
@@ -67,6 +88,15 @@ def room_list_public():
         member_count=Count("memberships", filter=Q(memberships__banned_at__isnull=True)),
         last_activity=Subquery(newest),
     )
+
+
+def room_list_readable(*, user):
+    """Every room the user may read: public rooms they are not banned from, and
+    the private rooms they are a member of (the rule of room_access, for many rooms)."""
+    memberships = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    return Room.objects.filter(
+        Q(is_private=False) | Exists(memberships.filter(banned_at__isnull=True))
+    ).exclude(Exists(memberships.filter(banned_at__isnull=False)))
 
 
 def membership_list_for_user(*, user):

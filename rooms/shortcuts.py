@@ -18,6 +18,19 @@ def readable_room_or_404(*, slug, user):
     return access
 
 
+def invite_manager_or_403(*, slug, user):
+    """The RoomAccess of an owner or moderator, who may invite people.
+
+    Anyone else who can see the room (a plain member, a reader of a public room)
+    gets 403: they know the room exists, so a 404 would hide nothing. A private
+    room stays a 404 for non-members, like everywhere else.
+    """
+    access = readable_room_or_404(slug=slug, user=user)
+    if not access.can_invite:
+        raise PermissionDenied("Only the room's owners and moderators can invite people.")
+    return access
+
+
 def see_other(url):
     """A 303 redirect: after a POST, the browser GETs the next page."""
     response = HttpResponseRedirect(url)

@@ -66,7 +66,8 @@
     if (list) placeNewestMessage(list);
     var form = composerOf(event.target);
     if (form && event.detail.message.indexOf('id="composer-errors"') !== -1) settleDraft(form);
-    scrollToNewest();
+    if (list) refreshList();
+    if (followNewest) scrollToNewest();
   });
 
   // Enter sends, Shift+Enter starts a new line.
@@ -85,7 +86,8 @@
     var mine = '.message[data-author="' + me + '"]';
     var sheet = document.styleSheets[0];
     sheet.insertRule(mine + " { background: var(--mine); }", sheet.cssRules.length);
-    sheet.insertRule(mine + " .message-actions button { display: inline-block; }", sheet.cssRules.length);
+    sheet.insertRule(mine + " .edit-button, " + mine + " .delete-button { display: inline-block; }", sheet.cssRules.length);
+    sheet.insertRule(mine + " .report-button { display: none; }", sheet.cssRules.length);
   }
 
   // Reading live messages while the tab is visible and scrolled to the newest
@@ -102,7 +104,7 @@
 
   function isReadingNewest() {
     var list = messageList();
-    if (!list || document.visibilityState !== "visible") return false;
+    if (!list || document.visibilityState !== "visible" || !reachesNewest(list)) return false;
     return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   }
 
@@ -124,7 +126,170 @@
   document.addEventListener("htmx:wsAfterMessage", sendReadSoon);
   document.addEventListener("visibilitychange", sendReadSoon);
 
+  // Presence: frames from several server processes can arrive out of order, so
+  // the member list with the newest data-version wins.
+  // Typing: "bob is typing…" arrives as one line shared by the whole room. The
+  // typist's own page drops it, a newer line replaces an older one of the same
+  // person, and a line goes after a few seconds or when that person's message arrives.
+  var TYPING_SEND_EVERY_MS = 3000;
+  var TYPING_SHOWN_MS = 6000;
+  var lastTypingSent = 0;
+
+  function removeTypingLinesOf(userId) {
+    document.querySelectorAll('#typing [data-user="' + userId + '"]').forEach(function (line) {
+      line.remove();
+    });
+  }
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    var fragment = event.detail.fragment;
+    if (target.id === "members") {
+      var incoming = fragment.querySelector("#members");
+      if (incoming && Number(incoming.dataset.version) < Number(target.dataset.version)) {
+        event.detail.shouldSwap = false;
+      }
+    } else if (target.id === "typing") {
+      var line = fragment.querySelector("[data-user]");
+      if (!line) return;
+      if (line.dataset.user === document.body.dataset.user) event.detail.shouldSwap = false;
+      else removeTypingLinesOf(line.dataset.user);
+    } else if (target.id === "messages") {
+      fragment.querySelectorAll(".message[data-author]").forEach(function (message) {
+        removeTypingLinesOf(message.dataset.author);
+      });
+    }
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target.id !== "typing") return;
+    event.detail.target.querySelectorAll("[data-user]:not([data-shown])").forEach(function (line) {
+      line.dataset.shown = "true";
+      setTimeout(function () {
+        line.remove();
+      }, TYPING_SHOWN_MS);
+    });
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "composer-body" || !socket || !event.target.value.trim()) return;
+    var now = Date.now();
+    if (now - lastTypingSent < TYPING_SEND_EVERY_MS) return;
+    lastTypingSent = now;
+    socket.send(JSON.stringify({ action: "typing" }));
+  });
+
+
+  // History. Sentinels load the next page in their place when scrolled into view
+  // (htmx): .history-before at the top of #messages (older), .history-after at the
+  // bottom when the list does not reach the newest message yet (?around=). Live
+  // messages that arrive meanwhile go after .history-after and stay hidden (chat.css)
+  // until the pages in between are in, so the list never shows a gap.
+  var NEAR_BOTTOM_PX = 80;
+  var followNewest = false;
+  var keptPlace = null;
+  var refreshQueued = false;
+
+  function isNearBottom(list) {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  function reachesNewest(list) {
+    return !list.querySelector(":scope > .history-after");
+  }
+
+  function isOwnNewMessage(frame) {
+    var me = document.body.dataset.user;
+    return !!me && frame.indexOf("beforeend:#messages") !== -1 && frame.indexOf('data-author="' + me + '"') !== -1;
+  }
+
+  // A page loaded below can repeat a live message that arrived meanwhile: keep the first.
+  function removeRepeatedMessages(list) {
+    var seen = {};
+    list.querySelectorAll(":scope > .message[data-id]").forEach(function (message) {
+      if (seen[message.dataset.id]) message.remove();
+      else seen[message.dataset.id] = true;
+    });
+  }
+
+  // Every message carries its day's separator; only the first message of a day
+  // shows it, however the list was put together (pages above and below, live ones).
+  function markDayStarts(list) {
+    var previousDay = null;
+    list.querySelectorAll(":scope > .message").forEach(function (message) {
+      message.toggleAttribute("data-day-start", message.dataset.day !== previousDay);
+      previousDay = message.dataset.day;
+    });
+  }
+
+  function updateJumpControl(list) {
+    var jump = document.querySelector(".jump-newest");
+    if (jump) jump.hidden = reachesNewest(list) && isNearBottom(list);
+  }
+
+  function refreshList() {
+    refreshQueued = false;
+    var list = messageList();
+    if (!list) return;
+    removeRepeatedMessages(list);
+    markDayStarts(list);
+    if (keptPlace && keptPlace.node.isConnected) {
+      list.scrollTop += keptPlace.node.getBoundingClientRect().top - keptPlace.top;
+    }
+    keptPlace = null;
+    updateJumpControl(list);
+  }
+
+  // After a swap and all its events (one microtask for the many afterSwap events).
+  function refreshListSoon() {
+    if (refreshQueued) return;
+    refreshQueued = true;
+    queueMicrotask(refreshList);
+  }
+
+  function showFirstView() {
+    var highlighted = document.querySelector("#messages > .message.highlighted");
+    if (highlighted) highlighted.scrollIntoView({ block: "center" });
+    else scrollToNewest();
+    refreshList();
+  }
+
+  // An older page goes in above what the reader sees: keep that where it is.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var sentinel = event.detail.elt;
+    if (!sentinel.classList || !sentinel.classList.contains("history-before")) return;
+    var anchor = sentinel.nextElementSibling;
+    if (anchor) keptPlace = { node: anchor, top: anchor.getBoundingClientRect().top };
+    refreshListSoon();
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "room") scrollToNewest(); // joined or left: a new list
+    refreshListSoon();
+  });
+  document.addEventListener("htmx:oobAfterSwap", refreshListSoon);
+
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var list = messageList();
+    followNewest = !!list && reachesNewest(list) && (isNearBottom(list) || isOwnNewMessage(event.detail.message));
+  });
+
+  document.addEventListener(
+    "scroll",
+    function (event) {
+      if (event.target === messageList()) updateJumpControl(event.target);
+    },
+    true
+  );
+
+  // Jump to newest: scroll down when the list reaches it; else the link reloads the room.
+  document.addEventListener("click", function (event) {
+    var list = messageList();
+    if (!list || !event.target.closest || !event.target.closest(".jump-newest") || !reachesNewest(list)) return;
+    event.preventDefault();
+    scrollToNewest();
+  });
+
   document.addEventListener("DOMContentLoaded", styleOwnMessages);
-  document.addEventListener("DOMContentLoaded", scrollToNewest);
-  document.addEventListener("htmx:afterSwap", scrollToNewest);
+  document.addEventListener("DOMContentLoaded", showFirstView);
 })();

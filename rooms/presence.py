@@ -1,0 +1,366 @@
+"""Who has a room open now ("presence"), and who is typing.
+
+Each open socket of a room's page holds an entry that expires unless its
+consumer refreshes it (every third of CHAT_PRESENCE_TTL). A server process
+killed without running its disconnect handlers leaves entries that simply run
+out: readers never count an expired entry, and the next update in the room
+removes it and tells the room. A user is present while any of their sockets
+is, so closing one of two tabs changes nothing.
+
+Where the entries live:
+- Redis when REDIS_URL is set, shared by every server process, under the
+  channel layer's prefix, and changed only by one Lua script, so that "did the
+  set of present users change?" has one answer even when processes race:
+      <prefix>:presence:<room>           sorted set: user id -> their latest socket expiry
+      <prefix>:presence:<room>:<user>    sorted set: channel name -> that socket's expiry
+      <prefix>:presence:<room>:version   time (µs) of the last change, never decreasing
+  Two levels rather than one set of "<user>:<channel>" so that an update costs
+  O(log n), not a scan of every socket in the room.
+- This process's memory otherwise (the one-process development fallback).
+
+When the set changes, the member list is rendered once and broadcast to the
+room's group as an out-of-band replacement that carries the version, so a page
+keeps the newest list whatever order frames from several processes arrive in.
+"""
+
+import asyncio
+import functools
+import logging
+import math
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+import redis
+import redis.asyncio
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from messages_app.broadcast import room_broadcast_html
+from rooms.selectors import room_members
+
+logger = logging.getLogger(__name__)
+
+# A burst of arrivals (say, every page reconnecting after a deploy) costs one
+# member list broadcast per room per this many seconds and process, not one per socket.
+ANNOUNCE_GAP_SECONDS = 0.25
+# How long a closing socket waits for its refresher's update in flight.
+STOP_TIMEOUT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Who is in a room now; `version` orders snapshots taken anywhere."""
+
+    version: int = 0
+    user_ids: frozenset = field(default_factory=frozenset)
+
+
+def _presence_ttl():
+    return settings.CHAT_PRESENCE_TTL
+
+
+# --- Redis -------------------------------------------------------------------------
+
+UPDATE_SCRIPT = """
+-- KEYS: room's users, this user's sockets, version. ARGV: user id, channel, 'enter' | 'leave', ttl seconds.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local user, channel, ttl = ARGV[1], ARGV[2], tonumber(ARGV[4])
+local keep = math.ceil(ttl * 2) + 1
+
+local score = tonumber(redis.call('ZSCORE', KEYS[1], user))
+local known, live = score ~= nil, score ~= nil and score > now
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if ARGV[3] == 'enter' then
+  redis.call('ZADD', KEYS[2], now + ttl, channel)
+else
+  redis.call('ZREM', KEYS[2], channel)
+end
+local latest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+local present = latest[2] ~= nil
+if present then
+  redis.call('ZADD', KEYS[1], latest[2], user)
+  redis.call('EXPIRE', KEYS[1], keep)
+  redis.call('EXPIRE', KEYS[2], keep)
+else
+  redis.call('ZREM', KEYS[1], user)
+end
+-- Changed for the pages (which last heard `known`) or for readers (who saw `live`).
+local changed = present ~= known or present ~= live
+-- Users whose every socket ran out (their process died) are gone.
+if redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) > 0 then changed = true end
+if changed then
+  local micros = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+  local version = math.max((tonumber(redis.call('GET', KEYS[3])) or 0) + 1, micros)
+  redis.call('SET', KEYS[3], string.format('%.0f', version), 'EX', 86400)
+end
+return changed and 1 or 0
+"""
+
+READ_SCRIPT = """
+-- KEYS: room's users, version. Returns the version and the users with a live socket.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+return {redis.call('GET', KEYS[2]) or '0', redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')}
+"""
+
+
+class RedisPresence:
+    """Entries in Redis, shared by every server process."""
+
+    def __init__(self, *, url, prefix):
+        self.url, self.prefix = url, prefix
+        self._lock = threading.Lock()
+        self._client = None  # for sync callers (views, broadcasts): one thread-safe pool
+        self._async_clients = weakref.WeakKeyDictionary()  # a redis.asyncio pool per event loop
+
+    def _room_key(self, room_id):
+        return f"{self.prefix}:presence:{room_id}"
+
+    async def update(self, *, room_id, user_id, channel_name, entering, ttl):
+        keys = [
+            self._room_key(room_id),
+            f"{self._room_key(room_id)}:{user_id}",
+            f"{self._room_key(room_id)}:version",
+        ]
+        args = [user_id, channel_name, "enter" if entering else "leave", ttl]
+        return bool(await self._async_update_script()(keys=keys, args=args))
+
+    def get(self, *, room_id):
+        keys = [self._room_key(room_id), f"{self._room_key(room_id)}:version"]
+        version, user_ids = self._read_script()(keys=keys)
+        return Presence(version=int(version), user_ids=frozenset(int(user_id) for user_id in user_ids))
+
+    def _read_script(self):
+        with self._lock:
+            if self._client is None:
+                self._client = redis.Redis.from_url(self.url)
+                self._read = self._client.register_script(READ_SCRIPT)
+            return self._read
+
+    def _async_update_script(self):
+        loop = asyncio.get_running_loop()
+        script = self._async_clients.get(loop)
+        if script is None:
+            script = redis.asyncio.Redis.from_url(self.url).register_script(UPDATE_SCRIPT)
+            self._async_clients[loop] = script
+        return script
+
+    async def aclose(self):
+        """Close this event loop's pool (tests run each in a loop of its own)."""
+        script = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if script is not None:
+            await script.registered_client.aclose()
+
+
+# --- Process memory ----------------------------------------------------------------
+
+
+class MemoryPresence:
+    """The same rules in this process's memory, for the one-process development setup."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._sockets = {}  # (room id, user id) -> {channel name: expiry}
+        self._users = {}  # room id -> {user id: their latest socket expiry}
+        self._versions = {}  # room id -> version
+
+    async def update(self, *, room_id, user_id, channel_name, entering, ttl):
+        now = time.time()
+        with self._lock:
+            users = self._users.setdefault(room_id, {})
+            known = user_id in users
+            live = known and users[user_id] > now
+            sockets = self._sockets.setdefault((room_id, user_id), {})
+            for channel in [channel for channel, expiry in sockets.items() if expiry <= now]:
+                del sockets[channel]
+            if entering:
+                sockets[channel_name] = now + ttl
+            else:
+                sockets.pop(channel_name, None)
+            present = bool(sockets)
+            if present:
+                users[user_id] = max(sockets.values())
+            else:
+                users.pop(user_id, None)
+                del self._sockets[(room_id, user_id)]
+            changed = present != known or present != live
+            for stale in [user for user, expiry in users.items() if expiry <= now]:
+                del users[stale]
+                self._sockets.pop((room_id, stale), None)
+                changed = True
+            if changed:
+                self._versions[room_id] = max(self._versions.get(room_id, 0) + 1, time.time_ns() // 1000)
+            return changed
+
+    def get(self, *, room_id):
+        now = time.time()
+        with self._lock:
+            users = self._users.get(room_id, {})
+            return Presence(
+                version=self._versions.get(room_id, 0),
+                user_ids=frozenset(user for user, expiry in users.items() if expiry > now),
+            )
+
+    async def aclose(self):
+        pass
+
+
+@functools.cache
+def presence_store():
+    """Redis when the project has one (several processes share it), else this process's memory."""
+    if settings.REDIS_URL:
+        prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "asgi")
+        return RedisPresence(url=settings.REDIS_URL, prefix=prefix)
+    return MemoryPresence()
+
+
+async def presence_enter(*, room_id, user_id, channel_name):
+    """Add or refresh one socket's entry; True when the room's present users changed."""
+    return await presence_store().update(
+        room_id=room_id, user_id=user_id, channel_name=channel_name, entering=True, ttl=_presence_ttl()
+    )
+
+
+async def presence_leave(*, room_id, user_id, channel_name):
+    """Remove one socket's entry; True when the room's present users changed."""
+    return await presence_store().update(
+        room_id=room_id, user_id=user_id, channel_name=channel_name, entering=False, ttl=_presence_ttl()
+    )
+
+
+def presence_get(*, room_id):
+    """Who has the room open now (expired entries never count)."""
+    return presence_store().get(room_id=room_id)
+
+
+# --- Fragments ---------------------------------------------------------------------
+
+
+def member_list_html(*, room, oob=False):
+    """The room's member list with who is here now: one query and one Redis read."""
+    context = {"room": room, "members": room_members(room=room), "presence": presence_get(room_id=room.pk)}
+    return render_to_string("rooms/partials/member_list.html", {**context, "oob": oob})
+
+
+def member_list_broadcast(*, room):
+    """Render the member list once and replace it on every page of the room."""
+    return room_broadcast_html(room, member_list_html(room=room, oob=True))
+
+
+def typing_broadcast(*, room, user):
+    """One shared "… is typing" line for every page of the room; its data-user lets
+    the typist's own page drop it."""
+    return room_broadcast_html(room, render_to_string("rooms/partials/typing.html", {"typist": user}))
+
+
+class _Announcements:
+    """This process's member list broadcasts for one room: the first change goes out at
+    once; changes within ANNOUNCE_GAP_SECONDS of a broadcast share one sent when the
+    gap is over, rendered then from the newest state."""
+
+    def __init__(self):
+        self.sent_at = -math.inf
+        self.pending = None
+
+    async def announce(self, room):
+        if self.pending is not None:
+            return  # it reads the state when it runs, this change included
+        wait = self.sent_at + ANNOUNCE_GAP_SECONDS - time.monotonic()
+        if wait > 0:
+            self.pending = asyncio.create_task(self._announce_later(room, wait))
+            return
+        await self._send(room)
+
+    async def _announce_later(self, room, wait):
+        await asyncio.sleep(wait)
+        self.pending = None
+        await self._send(room)
+
+    async def _send(self, room):
+        self.sent_at = time.monotonic()
+        try:
+            await database_sync_to_async(member_list_broadcast)(room=room)
+        except Exception:
+            logger.exception("presence broadcast failed room=%s", room.slug)
+
+
+_announcements = weakref.WeakKeyDictionary()  # event loop -> {room id: _Announcements}
+
+
+async def presence_announce(room):
+    """The room's present users changed: tell its pages (see _Announcements)."""
+    rooms = _announcements.setdefault(asyncio.get_running_loop(), {})
+    await rooms.setdefault(room.pk, _Announcements()).announce(room)
+
+
+# --- One socket ----------------------------------------------------------------------
+
+
+class SocketPresence:
+    """One socket's part in its room's presence: entered once the socket is in the
+    room's group, kept fresh while it is open, left when it closes; and its typing
+    events, relayed at most once per CHAT_TYPING_THROTTLE seconds."""
+
+    def __init__(self, *, room, user, channel_name):
+        self.room, self.user, self.channel_name = room, user, channel_name
+        self._closing = asyncio.Event()
+        self._refresher = None
+        self._typing_at = -math.inf
+
+    async def enter(self, send):
+        """Enter the room; `send(text_data=...)` reaches this socket alone."""
+        try:
+            if await self._update(entering=True):
+                await presence_announce(self.room)
+            else:
+                # Nothing new for the room, but this page may have missed changes since
+                # it was rendered (or while it reconnected): bring it up to date.
+                await send(text_data=await database_sync_to_async(member_list_html)(room=self.room, oob=True))
+        except Exception:
+            logger.exception("presence enter failed room=%s user=%s", self.room.slug, self.user.username)
+        self._refresher = asyncio.create_task(self._keep_fresh())
+
+    async def leave(self):
+        self._closing.set()
+        if self._refresher is not None:
+            # Let an update in flight finish first, so that it cannot re-add the entry after we remove it.
+            try:
+                await asyncio.wait_for(self._refresher, STOP_TIMEOUT_SECONDS)
+            except TimeoutError:
+                logger.warning("presence refresher did not stop room=%s", self.room.slug)
+        try:
+            if await self._update(entering=False):
+                await presence_announce(self.room)
+        except Exception:
+            logger.exception("presence leave failed room=%s user=%s", self.room.slug, self.user.username)
+
+    async def typing(self):
+        """Show "<user> is typing…" to the room, unless this socket did so very recently."""
+        now = time.monotonic()
+        if now - self._typing_at < settings.CHAT_TYPING_THROTTLE:
+            return False
+        self._typing_at = now
+        await sync_to_async(typing_broadcast)(room=self.room, user=self.user)
+        return True
+
+    async def _update(self, *, entering):
+        update = presence_enter if entering else presence_leave
+        return await update(room_id=self.room.pk, user_id=self.user.pk, channel_name=self.channel_name)
+
+    async def _keep_fresh(self):
+        while not self._closing.is_set():
+            try:
+                await asyncio.wait_for(self._closing.wait(), timeout=_presence_ttl() / 3)
+                return
+            except TimeoutError:
+                pass
+            try:
+                if await self._update(entering=True):
+                    await presence_announce(self.room)
+            except Exception:
+                logger.warning("presence refresh failed room=%s", self.room.slug, exc_info=True)

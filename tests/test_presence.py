@@ -1,0 +1,285 @@
+"""Presence (who has a room open now) and "… is typing", over real WebSockets
+through the project's ASGI stack on the real Redis, plus the two stores alone."""
+
+import asyncio
+import re
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.db import connection
+from django.test import AsyncClient
+from django.test.utils import CaptureQueriesContext
+
+from rooms.presence import MemoryPresence, RedisPresence, presence_enter, presence_get, presence_store
+from tests.factories import MembershipFactory, RoomFactory
+from tests.sockets import make_member, open_socket, receive_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+over_sockets = pytest.mark.usefixtures(
+    "channel_layer", "close_worker_thread_connections", "close_presence_pool"
+)
+
+PRESENT = re.compile(r'<li data-user="(\d+)" class="present"')
+VERSION = re.compile(r'<aside id="members"[^>]* data-version="(\d+)"')
+
+
+@pytest.fixture
+async def close_presence_pool():
+    """Each test runs in an event loop of its own: close that loop's Redis pool."""
+    yield
+    await presence_store().aclose()
+
+
+@pytest.fixture
+async def room():
+    return await sync_to_async(RoomFactory)()
+
+
+def present_in(frame):
+    """The user ids a member list fragment marks as here now."""
+    return {int(user_id) for user_id in PRESENT.findall(frame)}
+
+
+def is_member_list(frame):
+    return '<aside id="members"' in frame
+
+
+async def member_list_where(socket, wanted, *, timeout=3):
+    """Read frames until a member list shows exactly the `wanted` user ids as present;
+    return the member lists seen on the way (the last one is the match)."""
+    seen = []
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = await socket.receive_from(timeout=timeout)
+            if is_member_list(frame):
+                seen.append(frame)
+                if present_in(frame) == set(wanted):
+                    return seen
+
+
+@over_sockets
+async def test_a_member_sees_another_arrive_and_leave(room):
+    alice, bob = await make_member(room), await make_member(room)
+    bob_socket = await open_socket(room.slug, bob)
+    (bob_alone,) = await member_list_where(bob_socket, {bob.pk})
+
+    alice_socket = await open_socket(room.slug, alice)
+    arrived = (await member_list_where(bob_socket, {alice.pk, bob.pk}))[-1]
+    await member_list_where(alice_socket, {alice.pk, bob.pk})
+    await alice_socket.disconnect()
+    left = (await member_list_where(bob_socket, {bob.pk}))[-1]
+
+    assert 'hx-swap-oob="true"' in arrived
+    assert f'<li data-user="{alice.pk}">' in left  # still a member, no longer here
+    versions = [int(VERSION.search(frame).group(1)) for frame in (bob_alone, arrived, left)]
+    assert versions == sorted(versions) and len(set(versions)) == 3
+    await bob_socket.disconnect()
+
+
+@over_sockets
+async def test_closing_one_of_two_tabs_keeps_the_user_present(room):
+    alice, bob = await make_member(room), await make_member(room)
+    bob_socket = await open_socket(room.slug, bob)
+    first_tab = await open_socket(room.slug, alice)
+    second_tab = await open_socket(room.slug, alice)
+    await member_list_where(second_tab, {alice.pk, bob.pk})
+
+    await first_tab.disconnect()
+
+    assert (await sync_to_async(presence_get)(room_id=room.pk)).user_ids == {alice.pk, bob.pk}
+    client = AsyncClient()
+    await client.aforce_login(bob)
+    page = (await client.get(f"/rooms/{room.slug}/")).content.decode()
+    assert present_in(page) == {alice.pk, bob.pk}
+
+    await second_tab.disconnect()
+    lists = await member_list_where(bob_socket, {bob.pk})
+    assert all(alice.pk in present_in(frame) for frame in lists[:-1]), "alice was shown gone too early"
+    await bob_socket.disconnect()
+
+
+@over_sockets
+async def test_typing_reaches_the_room_once_rendered_naming_the_typist(room):
+    alice, bob = await make_member(room), await make_member(room)
+    alice_socket, bob_socket = await open_socket(room.slug, alice), await open_socket(room.slug, bob)
+    await member_list_where(alice_socket, {alice.pk, bob.pk})
+
+    await alice_socket.send_json_to({"action": "typing", "HEADERS": {"HX-Request": "true"}})
+
+    seen_by_bob = (await receive_until(bob_socket, "is typing"))[-1]
+    seen_by_alice = (await receive_until(alice_socket, "is typing"))[-1]
+    assert seen_by_bob == seen_by_alice  # one shared fragment; alice's page drops her own line
+    assert 'hx-swap-oob="beforeend:#typing"' in seen_by_bob
+    assert f'data-user="{alice.pk}">{alice.username} is typing…' in seen_by_bob
+    await alice_socket.disconnect()
+    await bob_socket.disconnect()
+
+
+@over_sockets
+async def test_typing_is_relayed_at_most_once_per_throttle_interval(room, settings):
+    settings.CHAT_TYPING_THROTTLE = 0.5
+    alice, bob = await make_member(room), await make_member(room)
+    alice_socket, bob_socket = await open_socket(room.slug, alice), await open_socket(room.slug, bob)
+    await member_list_where(bob_socket, {alice.pk, bob.pk})
+
+    for _ in range(5):
+        await alice_socket.send_json_to({"action": "typing"})
+    await alice_socket.send_json_to({"body": "sent after five typing frames"})
+    frames = await receive_until(bob_socket, "sent after five typing frames")
+    assert sum("is typing" in frame for frame in frames) == 1
+
+    await asyncio.sleep(0.5)
+    await alice_socket.send_json_to({"action": "typing"})
+    await receive_until(bob_socket, "is typing")
+    await alice_socket.disconnect()
+    await bob_socket.disconnect()
+
+
+@over_sockets
+async def test_entry_of_a_killed_process_expires_and_the_room_is_told(room, settings):
+    settings.CHAT_PRESENCE_TTL = 0.6  # sockets refresh every 0.2 s
+    bob, carol = await make_member(room), await make_member(room)
+    # A socket on a process that died: its entry is never removed.
+    await presence_enter(room_id=room.pk, user_id=carol.pk, channel_name="specific.dead-process!1")
+
+    bob_socket = await open_socket(room.slug, bob)
+    await member_list_where(bob_socket, {bob.pk, carol.pk})
+    await member_list_where(bob_socket, {bob.pk}, timeout=2)
+
+    assert (await sync_to_async(presence_get)(room_id=room.pk)).user_ids == {bob.pk}
+    await asyncio.sleep(0.7)  # longer than the entry lives: bob's refreshes keep him here
+    assert (await sync_to_async(presence_get)(room_id=room.pk)).user_ids == {bob.pk}
+    await bob_socket.disconnect()
+
+
+@over_sockets
+async def test_presence_of_a_private_room_reaches_only_its_members(room):
+    private_room = await sync_to_async(RoomFactory)(is_private=True)
+    alice = await make_member(private_room)
+    outsider = await make_member(room)
+    outsider_socket = await open_socket(room.slug, outsider)
+    await member_list_where(outsider_socket, {outsider.pk})
+
+    alice_socket = await open_socket(private_room.slug, alice)
+    await member_list_where(alice_socket, {alice.pk})
+    await alice_socket.send_json_to({"action": "typing"})
+    await receive_until(alice_socket, "is typing")
+
+    assert await outsider_socket.receive_nothing(timeout=0.3)
+    await alice_socket.disconnect()
+    await outsider_socket.disconnect()
+
+
+# --- the room page ----------------------------------------------------------------
+
+
+async def enter_and_close(room, users):
+    for user in users:
+        await presence_enter(room_id=room.pk, user_id=user.pk, channel_name=f"specific.test!{user.pk}")
+    await presence_store().aclose()
+
+
+def room_with_others_here(*, members):
+    """A room of `members` members, all but the first (the viewer) here now."""
+    room = RoomFactory()
+    viewer, *others = [MembershipFactory(room=room).user for _ in range(members)]
+    async_to_sync(enter_and_close)(room, others)
+    return room, viewer, others
+
+
+def room_page_query_count(client, room, viewer):
+    client.force_login(viewer)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(f"/rooms/{room.slug}/")
+    return len(queries)
+
+
+def test_room_page_marks_who_is_here_in_a_constant_number_of_queries(client, django_assert_max_num_queries):
+    small_room, small_viewer, _ = room_with_others_here(members=2)
+    room, viewer, others = room_with_others_here(members=30)
+    assert room_page_query_count(client, small_room, small_viewer) == room_page_query_count(
+        client, room, viewer
+    )
+
+    with django_assert_max_num_queries(7):  # presence itself is one Redis read, no query
+        page = client.get(f"/rooms/{room.slug}/").content.decode()
+
+    assert present_in(page) == {user.pk for user in others}
+    assert f'<li data-user="{viewer.pk}">' in page  # the viewer's page is open, but no socket yet
+
+
+# --- the stores alone -----------------------------------------------------------------
+
+
+ROOM_ID = 10**9  # no real room's: these tests use the stores alone
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def store(request):
+    if request.param == "memory":
+        yield MemoryPresence()
+        return
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    redis_store = RedisPresence(url=settings.REDIS_URL, prefix=prefix)
+    yield redis_store
+    await redis_store.aclose()
+
+
+async def update(store, user_id, channel, *, entering=True, ttl=30, room_id=ROOM_ID):
+    return await store.update(
+        room_id=room_id, user_id=user_id, channel_name=channel, entering=entering, ttl=ttl
+    )
+
+
+def present(store, room_id=ROOM_ID):
+    return store.get(room_id=room_id).user_ids
+
+
+@over_sockets
+async def test_store_counts_a_user_once_whatever_their_number_of_sockets(store):
+    assert await update(store, 7, "tab-1") is True
+    assert await update(store, 7, "tab-2") is False
+    assert await update(store, 8, "tab-3") is True
+    assert present(store) == {7, 8}
+
+    assert await update(store, 7, "tab-1", entering=False) is False
+    assert present(store) == {7, 8}
+    assert await update(store, 7, "tab-2", entering=False) is True
+    assert present(store) == {8}
+    assert await update(store, 7, "tab-2", entering=False) is False  # a repeated leave changes nothing
+    assert present(store, room_id=ROOM_ID + 1) == frozenset()
+
+
+@over_sockets
+async def test_store_versions_grow_with_each_change_only(store):
+    await update(store, 7, "tab-1")
+    first = store.get(room_id=ROOM_ID).version
+    await update(store, 7, "tab-1")  # a refresh
+    assert store.get(room_id=ROOM_ID).version == first
+    await update(store, 8, "tab-2")
+    assert store.get(room_id=ROOM_ID).version > first
+
+
+@over_sockets
+async def test_store_readers_ignore_expired_entries_and_the_next_update_reports_them_gone(store):
+    await update(store, 7, "dead-process", ttl=0.3)
+    await update(store, 8, "alive", ttl=30)
+    assert present(store) == {7, 8}
+
+    await asyncio.sleep(0.35)
+
+    assert present(store) == {8}  # no update needed for readers to stop counting 7
+    version = store.get(room_id=ROOM_ID).version
+    assert await update(store, 8, "alive", ttl=30) is True  # the refresh that prunes 7
+    assert store.get(room_id=ROOM_ID).version > version
+    assert await update(store, 8, "alive", ttl=30) is False
+
+
+@over_sockets
+async def test_store_entry_refreshed_in_time_stays(store):
+    await update(store, 7, "tab", ttl=0.3)
+    await asyncio.sleep(0.2)
+    await update(store, 7, "tab", ttl=0.3)
+    await asyncio.sleep(0.2)
+    assert present(store) == {7}

@@ -7,7 +7,7 @@ PORT ?= 8000
 # The server command is the Procfile's web line, so development runs what production runs.
 WEB := $(shell sed -n 's/^web: //p' Procfile)
 
-.PHONY: run test services chromium shell lint format check-deploy clean
+.PHONY: run test services chromium shell lint format check-deploy clean bench bench-history
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,15 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+## bench: fan-out benchmark, ours against the Channels tutorial consumer (docs/performance.md)
+##   e.g. make bench BENCH_ARGS="--scenario ramp --processes 1,2"
+bench: $(VENV)/.dev-installed services
+	$(PY) -m bench.fanout $(BENCH_ARGS)
+
+## bench-history: history pages, catch-up, search and admin list over 1,000,000 messages
+bench-history: $(VENV)/.dev-installed services
+	$(PY) -m bench.history $(BENCH_ARGS)
 
 ## check-deploy: Django's deployment checklist with production settings
 check-deploy: $(VENV)/.base-installed

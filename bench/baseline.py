@@ -26,7 +26,9 @@ class BaselineConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data):
         message = json.loads(text_data)["body"]
-        await self.channel_layer.group_send(self.room_group_name, {"type": "chat.message", "message": message})
+        await self.channel_layer.group_send(
+            self.room_group_name, {"type": "chat.message", "message": message}
+        )
 
     async def chat_message(self, event):
         await self.send(text_data=json.dumps({"message": event["message"]}))

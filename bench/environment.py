@@ -7,6 +7,7 @@ database is dropped and created by name, and every run's channel layer keys
 carry a fresh prefix that is deleted at the end.
 """
 
+import contextlib
 import os
 import secrets
 import sys
@@ -35,6 +36,7 @@ class BenchEnvironment:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     layer: str = "core"
     log_level: str = "INFO"
+    variants: tuple = ()  # bench/asgi_variants.py
 
     @property
     def database_url(self):
@@ -60,6 +62,7 @@ class BenchEnvironment:
             # The bench sends far faster than a person; the limit has its own tests.
             "CHAT_RATE_LIMIT": "0",
             "LOG_LEVEL": self.log_level,
+            "BENCH_VARIANTS": ",".join(self.variants),
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -215,3 +218,49 @@ def raise_open_file_limit(wanted):
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def machine_summary():
+    """Lines naming the machine and the versions a figure depends on."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    with open("/proc/meminfo") as meminfo:
+        ram_gib = int(meminfo.readline().split()[1]) / 1024 / 1024
+    with open("/proc/cpuinfo") as cpuinfo:
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    packages = []
+    for name in (
+        "django",
+        "channels",
+        "channels-redis",
+        "redis",
+        "uvicorn",
+        "uvloop",
+        "daphne",
+        "websockets",
+    ):
+        with contextlib.suppress(PackageNotFoundError):
+            packages.append(f"{name} {version(name)}")
+    with psycopg.connect(POSTGRES_URL) as conn:
+        postgres = conn.execute("SHOW server_version").fetchone()[0]
+    redis_version = redis.Redis.from_url(REDIS_URL).info("server")["redis_version"]
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return [
+        f"machine: {os.cpu_count()} cores ({cpu}), {ram_gib:.1f} GiB RAM, {platform.platform()}",
+        f"software: Python {platform.python_version()}, PostgreSQL {postgres}, Redis {redis_version}, "
+        + ", ".join(packages),
+        f"load average before the run: {load} (other work on the machine shares its cores)",
+    ]
+
+
+def redis_cpu_seconds():
+    """CPU seconds the Redis server has used so far (it serves every process of the run)."""
+    info = redis.Redis.from_url(REDIS_URL).info("cpu")
+    return info["used_cpu_sys"] + info["used_cpu_user"]
+
+
+def postgres_backend_pids(db_name):
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [db_name]).fetchall()
+    return [row[0] for row in rows]

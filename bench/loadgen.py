@@ -184,9 +184,7 @@ class Worker:
         `sent` is every worker's {sender id: messages sent}: a socket expects, from
         each member of its room, seq 0 .. sent-1, exactly once.
         """
-        expected = [
-            {(s, q) for s in members for q in range(sent.get(s, 0))} for members in plan.senders
-        ]
+        expected = [{(s, q) for s in members for q in range(sent.get(s, 0))} for members in plan.senders]
         recipients = [c for c in self.clients.values() if c.socket is not None]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._all_arrived(plan.step, recipients, expected):

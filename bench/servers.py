@@ -34,9 +34,9 @@ def procfile_web_command():
     raise SystemExit("No web: line in the Procfile")
 
 
-def server_command(*, server, gc_freeze):
+def server_command(*, server, variants):
     """The shell command of one server process ($HOST and $PORT come from its environment)."""
-    application = "bench.asgi_gc_frozen:application" if gc_freeze else APPLICATION
+    application = "bench.asgi_variants:application" if variants else APPLICATION
     if server == "daphne":
         return f"daphne -b $HOST -p $PORT --proxy-headers {application}"
     command = procfile_web_command()
@@ -103,9 +103,9 @@ class Server:
             self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
 
 
-def start_servers(count, *, env, log_dir, server="uvicorn", gc_freeze=False):
+def start_servers(count, *, env, log_dir, server="uvicorn", variants=()):
     """Start `count` server processes on free ports and wait until each answers /healthz."""
-    command = server_command(server=server, gc_freeze=gc_freeze)
+    command = server_command(server=server, variants=variants)
     servers = []
     try:
         for _ in range(count):

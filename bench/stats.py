@@ -112,5 +112,7 @@ def print_table(title, columns, rows):
     print(title)
     widths = [max(len(str(row[i])) for row in [("", *columns), *rows]) for i in range(len(columns) + 1)]
     for row in [("", *columns), *rows]:
-        cells = [str(row[0]).ljust(widths[0])] + [str(c).rjust(w) for c, w in zip(row[1:], widths[1:])]
+        cells = [str(row[0]).ljust(widths[0])] + [
+            str(c).rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
         print("  " + "  ".join(cells).rstrip())

@@ -131,7 +131,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_error(SEND_FAILED)
 
     async def do_post(self, frame):
-        await database_sync_to_async(message_post)(room=self.room, author=self.user, body=frame.body)
+        await database_sync_to_async(message_post)(
+            room=self.room, author=self.user, body=frame.body, client_id=frame.client_id
+        )
         await self.send(text_data=composer_errors_html())
 
     async def do_edit(self, frame):

@@ -4,7 +4,7 @@ The htmx ws extension sends the composer form as a JSON object: its fields at
 the top level plus a HEADERS object. A frame with a `body` and no `action` is a
 new message; other actions name themselves. Unknown keys are ignored.
 
-    {"body": "hi"}                                     post
+    {"body": "hi", "client_id": "<uuid>"}              post (client_id optional: retries are safe)
     {"action": "edit", "message_id": 7, "body": "hi"}  edit one's message
     {"action": "delete", "message_id": 7}              delete it
     {"action": "read", "message_id": 7}                read up to here
@@ -12,6 +12,7 @@ new message; other actions name themselves. Unknown keys are ignored.
 """
 
 import json
+import uuid
 from dataclasses import dataclass
 
 MAX_FRAME_BYTES = 64 * 1024
@@ -29,6 +30,7 @@ class ClientFrame:
     action: str
     body: str | None = None
     message_id: int | None = None
+    client_id: uuid.UUID | None = None
 
 
 def _message_id(data):
@@ -38,6 +40,16 @@ def _message_id(data):
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise FrameError("That action needs a message id.")
     return value
+
+
+def parse_client_id(value):
+    """The UUID a page chose for one send, or None when it sent none."""
+    if value in (None, ""):
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise FrameError("That message could not be read (bad message id). Reload the page.") from None
 
 
 def parse_frame(text):
@@ -57,9 +69,9 @@ def parse_frame(text):
     if action in ACTIONS_WITH_BODY and not isinstance(body, str):
         raise FrameError("That message has no text to send.")
     message_id = _message_id(data) if action in ACTIONS_WITH_MESSAGE_ID else None
-    return ClientFrame(
-        action=action, body=body if action in ACTIONS_WITH_BODY else None, message_id=message_id
-    )
+    client_id = parse_client_id(data.get("client_id")) if action == "post" else None
+    body = body if action in ACTIONS_WITH_BODY else None
+    return ClientFrame(action=action, body=body, message_id=message_id, client_id=client_id)
 
 
 def frame_too_large(text):

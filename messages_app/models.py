@@ -17,6 +17,12 @@ class Message(models.Model):
     # Rendered and sanitised once when saved or edited (messages_app.text), never per view.
     body_html = models.TextField(default="", blank=True)
     mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in")
+    # Chosen by the sender's page for each send: a retried send finds its message
+    # instead of creating a second one (the unique constraint is the guarantee).
+    client_id = models.UUIDField(null=True, blank=True, editable=False)
+    # When the message was last edited, deleted or restored: a page that reconnects
+    # asks for the changes it may have missed since then.
+    changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -35,7 +41,14 @@ class Message(models.Model):
             models.Index(fields=["room", "id"], name="message_room_id"),
             # The rate limit counts one author's recent messages.
             models.Index(fields=["author", "created_at"], name="message_author_created"),
+            # Catch-up reads a room's recent edits and deletions; most rows never change.
+            models.Index(
+                fields=["room", "changed_at"],
+                name="message_room_changed",
+                condition=models.Q(changed_at__isnull=False),
+            ),
         ]
+        constraints = [models.UniqueConstraint(fields=["client_id"], name="message_client_id_unique")]
 
     def __str__(self):
         return f"#{self.pk} in {self.room_id} by {self.author_id}"

@@ -44,10 +44,9 @@ def search_headline(query):
         config=SEARCH_CONFIG,
         start_sel=MATCH_START,
         stop_sel=MATCH_STOP,
-        max_words=30,
-        min_words=12,
-        max_fragments=2,
-        fragment_delimiter=" … ",
+        # One passage (not fragments): short messages are shown whole.
+        max_words=35,
+        min_words=15,
     )
 
 

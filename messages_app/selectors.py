@@ -2,6 +2,7 @@
 a keyset scan on id, so its cost does not grow with the room's age."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import connection
 
@@ -148,3 +149,15 @@ def _search_page(matches, limit):
     rows = list(matches.order_by("-id")[: limit + 1])
     results = rows[:limit]
     return SearchPage(results, next_before=results[-1].pk if len(rows) > limit else None)
+
+
+# Catch-up overlaps the last sync a little: transactions commit in a different order
+# than their clocks read, and replacing a message twice is harmless.
+CHANGES_OVERLAP = timedelta(seconds=5)
+
+
+def message_list_changed_since(*, room, since, limit=CATCH_UP_LIMIT):
+    """Messages of the room edited, deleted or restored since `since` (a little
+    earlier, to be safe), oldest change first."""
+    changed = _room_messages(room).filter(changed_at__gte=since - CHANGES_OVERLAP).order_by("changed_at")
+    return list(changed[:limit])

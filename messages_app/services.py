@@ -5,7 +5,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messages_app.broadcast import message_broadcast, message_update_broadcast
@@ -97,22 +97,52 @@ def _render(message, *, room):
     return sorted(set(mentionable.values()) - {message.author_id})
 
 
-def message_post(*, room, author, body):
-    """Save a member's message and announce it to the room once it is committed."""
+def message_post(*, room, author, body, client_id=None):
+    """Save a member's message and announce it to the room once it is committed.
+
+    `client_id` (a UUID chosen by the sender's page) makes a retried send return
+    the message it already created instead of posting it twice."""
     body = _clean_body(body)
+    existing = _message_sent_before(room=room, author=author, client_id=client_id) if client_id else None
+    if existing is not None:
+        return existing
     membership = _active_membership(room=room, user=author)
     _check_not_muted(membership)
     _check_slow_mode(room=room, membership=membership)
     _check_rate_limit(room=room, author=author)
-    with transaction.atomic():
-        message = Message(room=room, author=author, body=body)
-        mentioned_ids = _render(message, room=room)
-        message.save()
-        message.mentions.set(mentioned_ids)
-        # Announce only what was committed: a rollback must not leave a ghost on screens.
-        transaction.on_commit(lambda: message_broadcast(message, mentioned_ids=mentioned_ids))
+    try:
+        message = _save_new_message(room=room, author=author, body=body, client_id=client_id)
+    except IntegrityError:  # the same send, retried concurrently, won the race
+        return _message_sent_before(room=room, author=author, client_id=client_id)
     logger.info("message posted room=%s user=%s id=%s", room.slug, author.username, message.pk)
     return message
+
+
+@transaction.atomic
+def _save_new_message(*, room, author, body, client_id):
+    message = Message(room=room, author=author, body=body, client_id=client_id)
+    mentioned_ids = _render(message, room=room)
+    message.save()
+    message.mentions.set(mentioned_ids)
+    # Pages compare this with the newest message they show: a mismatch means a
+    # missed frame, and they catch up.
+    earlier = Message.objects.filter(room=room, id__lt=message.pk).order_by("-id")
+    message.prev_id = earlier.values_list("id", flat=True).first()
+    # Announce only what was committed: a rollback must not leave a ghost on screens.
+    transaction.on_commit(lambda: message_broadcast(message, mentioned_ids=mentioned_ids))
+    return message
+
+
+def _message_sent_before(*, room, author, client_id):
+    """The message an earlier attempt of this send created, announced again (the
+    sender may have missed it), or None. A client id is never shared."""
+    existing = Message.objects.select_related("room", "author").filter(client_id=client_id).first()
+    if existing is None:
+        return None
+    if existing.author_id != author.pk or existing.room_id != room.pk:
+        raise MessageRejected("That message id is already used. Reload the page and try again.")
+    transaction.on_commit(lambda: message_broadcast(existing))
+    return existing
 
 
 def _message_in_room(*, room, message_id):
@@ -135,8 +165,8 @@ def message_edit(*, room, user, message_id, body):
     with transaction.atomic():
         message.body = body
         mentioned_ids = _render(message, room=room)
-        message.edited_at = timezone.now()
-        message.save(update_fields=["body", "body_html", "edited_at"])
+        message.edited_at = message.changed_at = timezone.now()
+        message.save(update_fields=["body", "body_html", "edited_at", "changed_at"])
         message.mentions.set(mentioned_ids)
         transaction.on_commit(lambda: message_update_broadcast(message))
     logger.info("message edited room=%s user=%s id=%s", room.slug, user.username, message.pk)
@@ -171,9 +201,9 @@ def message_delete(*, room, user, message_id, source=Source.PAGE, reason=""):
 
 def _mark_deleted(message, *, by):
     with transaction.atomic():
-        message.deleted_at = timezone.now()
+        message.deleted_at = message.changed_at = timezone.now()
         message.deleted_by = by
-        message.save(update_fields=["deleted_at", "deleted_by"])
+        message.save(update_fields=["deleted_at", "deleted_by", "changed_at"])
         transaction.on_commit(lambda: message_update_broadcast(message))
     logger.info("message deleted room=%s user=%s id=%s", message.room.slug, by.username, message.pk)
     return message
@@ -188,8 +218,8 @@ def message_restore(*, message, actor, source=Source.ADMIN, reason=""):
     if not message.is_deleted:
         return message
     with transaction.atomic():
-        message.deleted_at, message.deleted_by = None, None
-        message.save(update_fields=["deleted_at", "deleted_by"])
+        message.deleted_at, message.deleted_by, message.changed_at = None, None, timezone.now()
+        message.save(update_fields=["deleted_at", "deleted_by", "changed_at"])
         record_action(
             actor=actor,
             action=Action.RESTORE,

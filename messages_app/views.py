@@ -1,13 +1,17 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from messages_app.frames import FrameError, parse_client_id
 from messages_app.models import Message
 from messages_app.search import QUERY_MAX_LENGTH
 from messages_app.selectors import (
     message_list_after,
+    message_list_changed_since,
     message_page_before,
     message_search_all,
     message_search_room,
@@ -40,17 +44,29 @@ def _history_fragment(request, access):
         context = {"messages_shown": page.messages, "more_before": page.has_older}
     elif after is not None:
         messages, has_more = message_list_after(room=access.room, after_id=after)
-        context = {"messages_shown": messages, "more_after": has_more}
+        context = {"messages_shown": messages, "more_after": has_more, **_changes_context(request, access)}
     else:
         return HttpResponseBadRequest("Ask for ?before=<id> or ?after=<id>.")
     return render(request, "messages_app/partials/message_list.html", {"room": access.room, **context})
 
 
+def _changes_context(request, access):
+    """For a reconnecting page (`&changed_since=<time>`): the edits and deletions it
+    may have missed, as in-place replacements, and the time it is now synced to."""
+    since = parse_datetime(request.GET.get("changed_since", ""))
+    if since is None:
+        return {}
+    synced_at = timezone.now()  # before reading: a change made meanwhile is fetched next time
+    changed = message_list_changed_since(room=access.room, since=since)
+    return {"changed_messages": changed, "synced_at": synced_at}
+
+
 def _post_message(request, access):
     body = request.POST.get("body", "")
     try:
-        message_post(room=access.room, author=request.user, body=body)
-    except MessageRejected as refusal:
+        client_id = parse_client_id(request.POST.get("client_id"))
+        message_post(room=access.room, author=request.user, body=body, client_id=client_id)
+    except (FrameError, MessageRejected) as refusal:
         return render_room_page(request, access, status=400, draft=body, error=str(refusal))
     return see_other(access.room.get_absolute_url())
 

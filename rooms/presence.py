@@ -18,9 +18,12 @@ Where the entries live:
   O(log n), not a scan of every socket in the room.
 - This process's memory otherwise (the one-process development fallback).
 
-When the set changes, the member list is rendered once and broadcast to the
-room's group as an out-of-band replacement that carries the version, so a page
-keeps the newest list whatever order frames from several processes arrive in.
+When the set changes, a small roster (the present user ids and the version) is
+rendered once and broadcast to the room's group as an out-of-band replacement of
+#presence; chat.js keeps the newest roster whatever order frames from several
+processes arrive in, and marks the member list from it. The roster, not the whole
+member list, so that a room of thousands does not send each socket its whole
+membership whenever someone opens a tab.
 """
 
 import asyncio
@@ -35,7 +38,6 @@ from dataclasses import dataclass, field
 import redis
 import redis.asyncio
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.template.loader import render_to_string
 
@@ -45,10 +47,12 @@ from rooms.selectors import room_members
 logger = logging.getLogger(__name__)
 
 # A burst of arrivals (say, every page reconnecting after a deploy) costs one
-# member list broadcast per room per this many seconds and process, not one per socket.
+# roster broadcast per room per this many seconds and process, not one per socket.
 ANNOUNCE_GAP_SECONDS = 0.25
 # How long a closing socket waits for its refresher's update in flight.
 STOP_TIMEOUT_SECONDS = 5
+# A Redis that stops answering must not hang pages and sockets forever.
+REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 5}
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ class RedisPresence:
     def __init__(self, *, url, prefix):
         self.url, self.prefix = url, prefix
         self._lock = threading.Lock()
-        self._client = None  # for sync callers (views, broadcasts): one thread-safe pool
+        self._read = None  # for sync callers (views, broadcasts): one thread-safe pool
         self._async_clients = weakref.WeakKeyDictionary()  # a redis.asyncio pool per event loop
 
     def _room_key(self, room_id):
@@ -137,16 +141,15 @@ class RedisPresence:
 
     def _read_script(self):
         with self._lock:
-            if self._client is None:
-                self._client = redis.Redis.from_url(self.url)
-                self._read = self._client.register_script(READ_SCRIPT)
+            if self._read is None:
+                self._read = redis.Redis.from_url(self.url, **REDIS_OPTIONS).register_script(READ_SCRIPT)
             return self._read
 
     def _async_update_script(self):
         loop = asyncio.get_running_loop()
         script = self._async_clients.get(loop)
         if script is None:
-            script = redis.asyncio.Redis.from_url(self.url).register_script(UPDATE_SCRIPT)
+            script = redis.asyncio.Redis.from_url(self.url, **REDIS_OPTIONS).register_script(UPDATE_SCRIPT)
             self._async_clients[loop] = script
         return script
 
@@ -234,11 +237,34 @@ async def presence_leave(*, room_id, user_id, channel_name):
 
 
 def presence_get(*, room_id):
-    """Who has the room open now (expired entries never count)."""
-    return presence_store().get(room_id=room_id)
+    """Who has the room open now (expired entries never count). Without an answer from
+    Redis, nobody: the room page still shows its messages."""
+    try:
+        return presence_store().get(room_id=room_id)
+    except redis.RedisError:
+        logger.warning("presence unavailable room=%s", room_id, exc_info=True)
+        return Presence()
 
 
 # --- Fragments ---------------------------------------------------------------------
+
+
+def _off_db_thread(function):
+    """sync_to_async for work without queries (a Redis read, a render, a group_send):
+    run in any worker thread, not queued behind the one thread database calls share."""
+    return sync_to_async(function, thread_sensitive=False)
+
+
+def presence_html(*, room, oob=False):
+    """The room's roster of who is here now (no query: one Redis read)."""
+    return render_to_string(
+        "rooms/partials/presence.html", {"presence": presence_get(room_id=room.pk), "oob": oob}
+    )
+
+
+def presence_broadcast(*, room):
+    """Render the roster once and replace it on every page of the room."""
+    return room_broadcast_html(room, presence_html(room=room, oob=True))
 
 
 def member_list_html(*, room, oob=False):
@@ -259,7 +285,7 @@ def typing_broadcast(*, room, user):
 
 
 class _Announcements:
-    """This process's member list broadcasts for one room: the first change goes out at
+    """This process's roster broadcasts for one room: the first change goes out at
     once; changes within ANNOUNCE_GAP_SECONDS of a broadcast share one sent when the
     gap is over, rendered then from the newest state."""
 
@@ -277,14 +303,16 @@ class _Announcements:
         await self._send(room)
 
     async def _announce_later(self, room, wait):
-        await asyncio.sleep(wait)
-        self.pending = None
+        try:
+            await asyncio.sleep(wait)
+        finally:
+            self.pending = None  # even if cancelled: never block the room's later announcements
         await self._send(room)
 
     async def _send(self, room):
         self.sent_at = time.monotonic()
         try:
-            await database_sync_to_async(member_list_broadcast)(room=room)
+            await _off_db_thread(presence_broadcast)(room=room)
         except Exception:
             logger.exception("presence broadcast failed room=%s", room.slug)
 
@@ -320,7 +348,7 @@ class SocketPresence:
             else:
                 # Nothing new for the room, but this page may have missed changes since
                 # it was rendered (or while it reconnected): bring it up to date.
-                await send(text_data=await database_sync_to_async(member_list_html)(room=self.room, oob=True))
+                await send(text_data=await _off_db_thread(presence_html)(room=self.room, oob=True))
         except Exception:
             logger.exception("presence enter failed room=%s user=%s", self.room.slug, self.user.username)
         self._refresher = asyncio.create_task(self._keep_fresh())
@@ -345,7 +373,7 @@ class SocketPresence:
         if now - self._typing_at < settings.CHAT_TYPING_THROTTLE:
             return False
         self._typing_at = now
-        await sync_to_async(typing_broadcast)(room=self.room, user=self.user)
+        await _off_db_thread(typing_broadcast)(room=self.room, user=self.user)
         return True
 
     async def _update(self, *, entering):

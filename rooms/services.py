@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from messages_app.broadcast import user_read_broadcast, user_send
 from messages_app.models import Message
 from rooms.models import Invitation, Membership, Room
+from rooms.presence import member_list_broadcast
 from rooms.selectors import membership_get_active
 
 logger = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def _refusal_for_existing(membership):
 def room_invite(*, room, invited_by, username):
     """An owner or moderator adds a user to the room at once (private rooms
     included). A ban is never lifted this way. The invitee's open pages get the
-    room in their sidebar."""
+    room in their sidebar, and the room's pages the new member list."""
     _require_moderator(room=room, user=invited_by)
     invitee = _user_named(username)
     existing = Membership.objects.filter(room=room, user=invitee).select_related("user").first()
@@ -132,6 +133,7 @@ def room_invite(*, room, invited_by, username):
         with transaction.atomic():
             membership = Membership.objects.create(room=room, user=invitee)
             transaction.on_commit(lambda: _rooms_changed(invitee))
+            transaction.on_commit(lambda: member_list_broadcast(room=room))
     except IntegrityError:  # joined, or was invited by someone else, meanwhile
         existing = Membership.objects.select_related("user").get(room=room, user=invitee)
         raise RoomError(_refusal_for_existing(existing)) from None
@@ -186,6 +188,7 @@ def invitation_accept(*, invitation, user):
         return Membership.objects.get(room_id=invitation.room_id, user=user)
     Invitation.objects.filter(pk=invitation.pk).update(use_count=F("use_count") + 1)
     transaction.on_commit(lambda: _rooms_changed(user))
+    transaction.on_commit(lambda: member_list_broadcast(room=invitation.room))
     logger.info("invitation accepted room_id=%s user=%s", invitation.room_id, user.username)
     return membership
 

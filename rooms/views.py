@@ -1,3 +1,4 @@
+import uuid
 from functools import partial
 
 from django.contrib import messages
@@ -5,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -69,6 +71,7 @@ def room_page_context(request, access, *, draft="", error="", around_id=None):
     """Everything the room page and its main partial show. Showing a member the
     newest messages marks the room read (in all their tabs). With `around_id` (a
     search result) the page shows that message among its neighbours instead."""
+    synced_at = timezone.now()  # before reading: what changes later is caught up by time
     page = _message_page(access.room, around_id=around_id)
     messages_shown = page.messages
     if access.is_member and messages_shown:
@@ -84,6 +87,8 @@ def room_page_context(request, access, *, draft="", error="", around_id=None):
         "presence": presence_get(room_id=access.room.pk),
         "my_memberships": membership_list_for_user(user=request.user),
         "slow_mode_choices": SLOW_MODE_CHOICES,
+        "client_id": uuid.uuid4(),
+        "synced_at": synced_at,
         "draft": draft,
         "error": error,
         **invite_panel_context(request, access),

@@ -10,7 +10,7 @@ Rows a test creates are visible to the server only once committed: tests that
 use a server need `@pytest.mark.django_db(transaction=True)`.
 
 Fixtures:
-    asgi_server_factory(name="server") -> AsgiServer   session-scoped factory
+    asgi_server_factory(name="server", port=None) -> AsgiServer   session-scoped factory
     asgi_server -> AsgiServer                         one server for the session
     asgi_server_b -> AsgiServer                       a second one, on another port
 """
@@ -180,25 +180,26 @@ class AsgiServer:
             self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
 
 
-def start_server(name, log_dir, attempts=3):
-    """Run the Procfile's web command on a free port and wait until it is healthy.
+def start_server(name, log_dir, attempts=3, port=None):
+    """Run the Procfile's web command on a free port (or on `port`, to restart a
+    server where its pages reconnect) and wait until it is healthy.
 
     Another process may take the free port before the server binds it: then retry.
     """
     for attempt in range(1, attempts + 1):
-        port = free_port()
-        log_path = log_dir / f"{name}-{port}.log"
+        chosen = port or free_port()
+        log_path = log_dir / f"{name}-{chosen}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 ["sh", "-c", f"exec {procfile_command('web')}"],
                 cwd=PROJECT_DIR,
-                env=server_environment(port),
+                env=server_environment(chosen),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, stopped as a whole
             )
-        server = AsgiServer(name=name, port=port, log_path=log_path, process=process)
+        server = AsgiServer(name=name, port=chosen, log_path=log_path, process=process)
         try:
             server.wait_until_healthy()
         except BaseException:
@@ -220,10 +221,10 @@ def asgi_server_factory(django_db_setup, django_db_blocker, tmp_path_factory):
     log_dir = tmp_path_factory.mktemp("asgi-servers")
     servers = []
 
-    def start(name="server"):
+    def start(name="server", port=None):
         # django_db_setup has run: settings now name the test database.
         with django_db_blocker.unblock():
-            server = start_server(name, log_dir)
+            server = start_server(name, log_dir, port=port)
         servers.append(server)
         return server
 

@@ -2,6 +2,7 @@
 revocation), the "Invite people" panel, and a private room that stays invisible
 to everyone who is not in it."""
 
+import asyncio
 import re
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from django.test import AsyncClient, Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from messages_app.broadcast import room_group
 from messages_app.services import message_post
 from rooms.models import Invitation, Membership
 from rooms.selectors import invitation_get_active, invitation_list_active
@@ -88,7 +90,8 @@ def test_room_invite_by_owner_or_moderator_makes_a_member_at_once(
         membership = room_invite(room=secret, invited_by=inviter, username="bob")
 
     assert membership.user == bob and membership.role == MEMBER and is_member(secret, bob)
-    assert len(callbacks) == 1  # the invitee's pages hear about it once committed (socket test below)
+    # Once committed: the invitee's sidebars and the room's member lists (socket tests below).
+    assert len(callbacks) == 2
 
 
 def test_room_invite_ignores_letter_case_a_leading_at_and_spaces(secret, owner, bob):
@@ -199,7 +202,7 @@ def test_invitation_accept_makes_a_member_and_counts_the_use(
     again = invitation_accept(invitation=link, user=bob)  # a double click
 
     assert membership.role == MEMBER and again.pk == membership.pk and is_member(secret, bob)
-    assert Invitation.objects.get().use_count == 1 and len(callbacks) == 1
+    assert Invitation.objects.get().use_count == 1 and len(callbacks) == 2
 
 
 def test_invitation_accept_keeps_a_ban(secret, link, bob):
@@ -631,15 +634,21 @@ def test_admin_lists_and_shows_invitations(client, secret, link):
 
 
 @live
-async def test_an_invited_users_open_page_gets_the_new_room_in_its_sidebar():
+async def test_an_invitation_shows_live_in_the_invitees_sidebar_and_the_rooms_member_list(channel_layer):
     lobby = await sync_to_async(RoomFactory)(name="Lobby")
     secret = await sync_to_async(RoomFactory)(name="Hidden Garden", is_private=True)
     invitee = await make_member(lobby)
     owner = await make_member(secret, role=OWNER)
     socket = await open_socket(lobby.slug, invitee)  # accepted once subscribed to its groups
+    # The room's pages, as the channel layer sees them (a bare channel: no presence traffic).
+    room_pages = await channel_layer.new_channel()
+    await channel_layer.group_add(room_group(secret), room_pages)
 
     await sync_to_async(room_invite)(room=secret, invited_by=owner, username=invitee.username)
 
+    members = (await asyncio.wait_for(channel_layer.receive(room_pages), timeout=3))["html"]
+    assert 'id="members"' in members and 'hx-swap-oob="true"' in members
+    assert f'data-user="{invitee.pk}"' in members
     sidebar = (await receive_until(socket, 'id="my-room-links"'))[-1]
     assert 'hx-swap-oob="true"' in sidebar
     assert f'data-room="{secret.slug}"' in sidebar and "Hidden Garden" in sidebar

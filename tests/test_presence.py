@@ -20,8 +20,8 @@ over_sockets = pytest.mark.usefixtures(
     "channel_layer", "close_worker_thread_connections", "close_presence_pool"
 )
 
-PRESENT = re.compile(r'<li data-user="(\d+)" class="present"')
-VERSION = re.compile(r'<aside id="members"[^>]* data-version="(\d+)"')
+ROSTER = re.compile(r'<div id="presence" hidden data-version="(\d+)" data-present="([\d ]*)"')
+MARKED = re.compile(r'<li data-user="(\d+)" class="present"')
 
 
 @pytest.fixture
@@ -36,23 +36,32 @@ async def room():
     return await sync_to_async(RoomFactory)()
 
 
-def present_in(frame):
-    """The user ids a member list fragment marks as here now."""
-    return {int(user_id) for user_id in PRESENT.findall(frame)}
+def present_in(html):
+    """The user ids the #presence roster of a frame or page names as here now."""
+    return {int(user_id) for user_id in ROSTER.search(html).group(2).split()}
 
 
-def is_member_list(frame):
-    return '<aside id="members"' in frame
+def version_of(html):
+    return int(ROSTER.search(html).group(1))
 
 
-async def member_list_where(socket, wanted, *, timeout=3):
-    """Read frames until a member list shows exactly the `wanted` user ids as present;
-    return the member lists seen on the way (the last one is the match)."""
+def marked_present(page):
+    """The members the page's member list marks as here now (before any JavaScript)."""
+    return {int(user_id) for user_id in MARKED.findall(page)}
+
+
+def is_roster(frame):
+    return ROSTER.search(frame) is not None
+
+
+async def roster_where(socket, wanted, *, timeout=3):
+    """Read frames until a roster names exactly the `wanted` user ids as present;
+    return the rosters seen on the way (the last one is the match)."""
     seen = []
     async with asyncio.timeout(timeout):
         while True:
             frame = await socket.receive_from(timeout=timeout)
-            if is_member_list(frame):
+            if is_roster(frame):
                 seen.append(frame)
                 if present_in(frame) == set(wanted):
                     return seen
@@ -62,17 +71,17 @@ async def member_list_where(socket, wanted, *, timeout=3):
 async def test_a_member_sees_another_arrive_and_leave(room):
     alice, bob = await make_member(room), await make_member(room)
     bob_socket = await open_socket(room.slug, bob)
-    (bob_alone,) = await member_list_where(bob_socket, {bob.pk})
+    (bob_alone,) = await roster_where(bob_socket, {bob.pk})
 
     alice_socket = await open_socket(room.slug, alice)
-    arrived = (await member_list_where(bob_socket, {alice.pk, bob.pk}))[-1]
-    await member_list_where(alice_socket, {alice.pk, bob.pk})
+    arrived = (await roster_where(bob_socket, {alice.pk, bob.pk}))[-1]
+    await roster_where(alice_socket, {alice.pk, bob.pk})
     await alice_socket.disconnect()
-    left = (await member_list_where(bob_socket, {bob.pk}))[-1]
+    left = (await roster_where(bob_socket, {bob.pk}))[-1]
 
     assert 'hx-swap-oob="true"' in arrived
-    assert f'<li data-user="{alice.pk}">' in left  # still a member, no longer here
-    versions = [int(VERSION.search(frame).group(1)) for frame in (bob_alone, arrived, left)]
+    assert "<li" not in arrived  # the roster alone, not the whole member list
+    versions = [version_of(frame) for frame in (bob_alone, arrived, left)]
     assert versions == sorted(versions) and len(set(versions)) == 3
     await bob_socket.disconnect()
 
@@ -83,7 +92,7 @@ async def test_closing_one_of_two_tabs_keeps_the_user_present(room):
     bob_socket = await open_socket(room.slug, bob)
     first_tab = await open_socket(room.slug, alice)
     second_tab = await open_socket(room.slug, alice)
-    await member_list_where(second_tab, {alice.pk, bob.pk})
+    await roster_where(second_tab, {alice.pk, bob.pk})
 
     await first_tab.disconnect()
 
@@ -91,10 +100,10 @@ async def test_closing_one_of_two_tabs_keeps_the_user_present(room):
     client = AsyncClient()
     await client.aforce_login(bob)
     page = (await client.get(f"/rooms/{room.slug}/")).content.decode()
-    assert present_in(page) == {alice.pk, bob.pk}
+    assert present_in(page) == marked_present(page) == {alice.pk, bob.pk}
 
     await second_tab.disconnect()
-    lists = await member_list_where(bob_socket, {bob.pk})
+    lists = await roster_where(bob_socket, {bob.pk})
     assert all(alice.pk in present_in(frame) for frame in lists[:-1]), "alice was shown gone too early"
     await bob_socket.disconnect()
 
@@ -103,7 +112,7 @@ async def test_closing_one_of_two_tabs_keeps_the_user_present(room):
 async def test_typing_reaches_the_room_once_rendered_naming_the_typist(room):
     alice, bob = await make_member(room), await make_member(room)
     alice_socket, bob_socket = await open_socket(room.slug, alice), await open_socket(room.slug, bob)
-    await member_list_where(alice_socket, {alice.pk, bob.pk})
+    await roster_where(alice_socket, {alice.pk, bob.pk})
 
     await alice_socket.send_json_to({"action": "typing", "HEADERS": {"HX-Request": "true"}})
 
@@ -121,7 +130,7 @@ async def test_typing_is_relayed_at_most_once_per_throttle_interval(room, settin
     settings.CHAT_TYPING_THROTTLE = 0.5
     alice, bob = await make_member(room), await make_member(room)
     alice_socket, bob_socket = await open_socket(room.slug, alice), await open_socket(room.slug, bob)
-    await member_list_where(bob_socket, {alice.pk, bob.pk})
+    await roster_where(bob_socket, {alice.pk, bob.pk})
 
     for _ in range(5):
         await alice_socket.send_json_to({"action": "typing"})
@@ -144,8 +153,8 @@ async def test_entry_of_a_killed_process_expires_and_the_room_is_told(room, sett
     await presence_enter(room_id=room.pk, user_id=carol.pk, channel_name="specific.dead-process!1")
 
     bob_socket = await open_socket(room.slug, bob)
-    await member_list_where(bob_socket, {bob.pk, carol.pk})
-    await member_list_where(bob_socket, {bob.pk}, timeout=2)
+    await roster_where(bob_socket, {bob.pk, carol.pk})
+    await roster_where(bob_socket, {bob.pk}, timeout=2)
 
     assert (await sync_to_async(presence_get)(room_id=room.pk)).user_ids == {bob.pk}
     await asyncio.sleep(0.7)  # longer than the entry lives: bob's refreshes keep him here
@@ -159,10 +168,10 @@ async def test_presence_of_a_private_room_reaches_only_its_members(room):
     alice = await make_member(private_room)
     outsider = await make_member(room)
     outsider_socket = await open_socket(room.slug, outsider)
-    await member_list_where(outsider_socket, {outsider.pk})
+    await roster_where(outsider_socket, {outsider.pk})
 
     alice_socket = await open_socket(private_room.slug, alice)
-    await member_list_where(alice_socket, {alice.pk})
+    await roster_where(alice_socket, {alice.pk})
     await alice_socket.send_json_to({"action": "typing"})
     await receive_until(alice_socket, "is typing")
 
@@ -205,8 +214,21 @@ def test_room_page_marks_who_is_here_in_a_constant_number_of_queries(client, dja
     with django_assert_max_num_queries(7):  # presence itself is one Redis read, no query
         page = client.get(f"/rooms/{room.slug}/").content.decode()
 
-    assert present_in(page) == {user.pk for user in others}
-    assert f'<li data-user="{viewer.pk}">' in page  # the viewer's page is open, but no socket yet
+    # The viewer's page is open, but it has no socket yet.
+    assert present_in(page) == marked_present(page) == {user.pk for user in others}
+
+
+def test_room_page_still_shows_without_redis_answering(client, monkeypatch, caplog):
+    room, viewer, _ = room_with_others_here(members=2)
+    unreachable = RedisPresence(url="redis://127.0.0.1:9/0", prefix="nowhere")  # port 9: discard, closed
+    monkeypatch.setattr("rooms.presence.presence_store", lambda: unreachable)
+    client.force_login(viewer)
+
+    response = client.get(f"/rooms/{room.slug}/")
+
+    assert response.status_code == 200
+    assert present_in(response.content.decode()) == marked_present(response.content.decode()) == set()
+    assert "presence unavailable" in caplog.text
 
 
 # --- the stores alone -----------------------------------------------------------------

@@ -87,7 +87,7 @@
     var sheet = document.styleSheets[0];
     sheet.insertRule(mine + " { background: var(--mine); }", sheet.cssRules.length);
     sheet.insertRule(mine + " .edit-button, " + mine + " .delete-button { display: inline-block; }", sheet.cssRules.length);
-    sheet.insertRule(mine + " .report-button { display: none; }", sheet.cssRules.length);
+    sheet.insertRule(".room " + mine + " .message-actions .report-button { display: none; }", sheet.cssRules.length);
   }
 
   // Reading live messages while the tab is visible and scrolled to the newest
@@ -126,14 +126,28 @@
   document.addEventListener("htmx:wsAfterMessage", sendReadSoon);
   document.addEventListener("visibilitychange", sendReadSoon);
 
-  // Presence: frames from several server processes can arrive out of order, so
-  // the member list with the newest data-version wins.
+  // Presence: the #presence roster (who has the room open) comes from several
+  // server processes, possibly out of order: the newest data-version wins, and the
+  // member list is marked from it, also after the list itself is replaced.
   // Typing: "bob is typing…" arrives as one line shared by the whole room. The
   // typist's own page drops it, a newer line replaces an older one of the same
   // person, and a line goes after a few seconds or when that person's message arrives.
   var TYPING_SEND_EVERY_MS = 3000;
   var TYPING_SHOWN_MS = 6000;
   var lastTypingSent = 0;
+
+  function markPresentMembers() {
+    var roster = document.getElementById("presence");
+    var members = document.getElementById("members");
+    if (!roster || !members) return;
+    var here = roster.dataset.present.split(" ");
+    members.querySelectorAll("li[data-user]").forEach(function (member) {
+      var present = here.indexOf(member.dataset.user) !== -1;
+      member.classList.toggle("present", present);
+      var note = member.querySelector(".here-now");
+      if (note) note.hidden = !present;
+    });
+  }
 
   function removeTypingLinesOf(userId) {
     document.querySelectorAll('#typing [data-user="' + userId + '"]').forEach(function (line) {
@@ -144,8 +158,8 @@
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var target = event.detail.target;
     var fragment = event.detail.fragment;
-    if (target.id === "members") {
-      var incoming = fragment.querySelector("#members");
+    if (target.id === "presence") {
+      var incoming = fragment.querySelector("#presence");
       if (incoming && Number(incoming.dataset.version) < Number(target.dataset.version)) {
         event.detail.shouldSwap = false;
       }
@@ -162,14 +176,19 @@
   });
 
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    if (event.detail.target.id !== "typing") return;
-    event.detail.target.querySelectorAll("[data-user]:not([data-shown])").forEach(function (line) {
+    var target = event.detail.target;
+    if (target.id === "presence" || target.id === "members") markPresentMembers();
+    if (target.id !== "typing") return;
+    target.querySelectorAll("[data-user]:not([data-shown])").forEach(function (line) {
       line.dataset.shown = "true";
       setTimeout(function () {
         line.remove();
       }, TYPING_SHOWN_MS);
     });
   });
+
+  // A member list or room swapped in over HTTP (moderation, join) may be older than the roster.
+  document.addEventListener("htmx:afterSwap", markPresentMembers);
 
   document.addEventListener("input", function (event) {
     if (event.target.id !== "composer-body" || !socket || !event.target.value.trim()) return;
@@ -178,7 +197,6 @@
     lastTypingSent = now;
     socket.send(JSON.stringify({ action: "typing" }));
   });
-
 
   // History. Sentinels load the next page in their place when scrolled into view
   // (htmx): .history-before at the top of #messages (older), .history-after at the
@@ -216,7 +234,7 @@
   // shows it, however the list was put together (pages above and below, live ones).
   function markDayStarts(list) {
     var previousDay = null;
-    list.querySelectorAll(":scope > .message").forEach(function (message) {
+    list.querySelectorAll(":scope > .message[data-day]").forEach(function (message) {
       message.toggleAttribute("data-day-start", message.dataset.day !== previousDay);
       previousDay = message.dataset.day;
     });
@@ -232,6 +250,7 @@
     var list = messageList();
     if (!list) return;
     removeRepeatedMessages(list);
+    sortMessages(list);
     markDayStarts(list);
     if (keptPlace && keptPlace.node.isConnected) {
       list.scrollTop += keptPlace.node.getBoundingClientRect().top - keptPlace.top;
@@ -288,6 +307,95 @@
     if (!list || !event.target.closest || !event.target.closest(".jump-newest") || !reachesNewest(list)) return;
     event.preventDefault();
     scrollToNewest();
+  });
+
+  // Nothing lost. Postgres is the record and ids the order: after a reconnect, or
+  // when a message arrives whose predecessor this page lacks, fetch what came after
+  // the last messages shown plus the edits and deletions since the page last synced.
+  // Each send carries a client id, so resending one that may have reached the
+  // server cannot post it twice; a send the socket can no longer carry is POSTed.
+  var RECONNECTING_CODES = [1006, 1011, 1012, 1013];
+  var socketWasOpen = false;
+  var pendingSend = null;
+
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var hex = Array.from(crypto.getRandomValues(new Uint8Array(16)), function (byte) {
+      return byte.toString(16).padStart(2, "0");
+    }).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), "4" + hex.slice(13, 16), "8" + hex.slice(17, 20), hex.slice(20)].join("-");
+  }
+
+  // From `fromId`, or else from a few messages back: ids are assigned before commit,
+  // so the last frames before a drop may have overtaken a message with a lower id.
+  function catchUp(fromId) {
+    var list = messageList();
+    var room = document.getElementById("room");
+    var sync = document.getElementById("sync-state");
+    if (!list || !room || !sync || !reachesNewest(list)) return;
+    var shown = list.querySelectorAll(":scope > .message[data-id]");
+    var from = fromId !== undefined ? fromId : shown.length ? shown[Math.max(0, shown.length - 20)].dataset.id : 0;
+    var query = "?after=" + from + "&changed_since=" + encodeURIComponent(sync.dataset.syncedAt);
+    htmx.ajax("GET", "/rooms/" + room.dataset.room + "/messages/" + query, { target: list, swap: "beforeend" });
+  }
+
+  function sortMessages(list) {
+    var messages = Array.from(list.querySelectorAll(":scope > .message[data-id]"));
+    var sorted = messages.every(function (message, i) {
+      return i === 0 || Number(messages[i - 1].dataset.id) < Number(message.dataset.id);
+    });
+    if (sorted || !reachesNewest(list)) return;
+    messages.sort(function (a, b) {
+      return a.dataset.id - b.dataset.id;
+    });
+    messages.forEach(function (message) {
+      list.appendChild(message);
+    });
+  }
+
+  function postInstead(frame) {
+    var form = document.getElementById("composer");
+    var data = JSON.parse(frame);
+    if (!form || !data.body) return;
+    var body = new FormData();
+    body.append("body", data.body);
+    body.append("client_id", data.client_id || "");
+    fetch(form.action, { method: "POST", body: body, headers: { "X-CSRFToken": form.elements.csrfmiddlewaretoken.value } });
+  }
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    if (event.detail.target.id !== "messages") return;
+    var incoming = event.detail.fragment.querySelector(".message[data-prev]");
+    var prev = incoming && Number(incoming.dataset.prev);
+    var newest = newestMessageId();
+    if (prev && !document.getElementById("message-" + prev) && newest < prev) setTimeout(catchUp, 0, newest);
+  });
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    if (socketWasOpen) catchUp();
+    if (socketWasOpen && pendingSend) event.detail.socketWrapper.send(pendingSend);
+    socketWasOpen = true;
+  });
+
+  document.addEventListener("htmx:wsAfterSend", function (event) {
+    var form = event.target;
+    if (form.id !== "composer") return;
+    pendingSend = event.detail.message;
+    form.elements.client_id.value = newClientId();
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", function (event) {
+    if (event.detail.message.indexOf('id="composer-errors"') !== -1) pendingSend = null;
+  });
+
+  document.addEventListener("htmx:wsClose", function (event) {
+    if (RECONNECTING_CODES.indexOf(event.detail.event.code) !== -1) return;
+    var queued = event.detail.socketWrapper.queue.splice(0).map(function (item) {
+      return item.message;
+    });
+    if (pendingSend) queued.unshift(pendingSend);
+    pendingSend = null;
+    queued.forEach(postInstead);
   });
 
   document.addEventListener("DOMContentLoaded", styleOwnMessages);

@@ -1,0 +1,101 @@
+"""Nothing lost, in a real browser: the page's server restarts while the other
+member posts, edits and deletes; after the reconnect the page shows exactly the
+right messages, once each, in order. And a frame whose predecessor never arrived
+makes the page catch up."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+from django.test import Client
+from playwright.sync_api import expect
+
+from messages_app.models import Message
+from messages_app.services import message_delete, message_edit, message_post
+from messages_app.text import render_message_html
+from tests.factories import MembershipFactory, RoomFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT_MS = 20_000
+
+
+def as_server_code(service, **kwargs):
+    """Run a service as server code runs it: in a thread without an event loop
+    (Playwright's sync API keeps one in the test's thread, and broadcasting from
+    there would fail)."""
+
+    def call():
+        try:
+            return service(**kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
+def open_room_as(new_context, server, user, room):
+    client = Client()
+    client.force_login(user)
+    context = new_context(base_url=server.url)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"/rooms/{room.slug}/")
+    expect(page.locator('#room[data-socket="open"]')).to_have_count(1)
+    return page
+
+
+def shown_messages(page):
+    """(id, text) of every message on the page, in page order."""
+    return page.eval_on_selector_all(
+        "#messages > .message",
+        "nodes => nodes.map(n => [Number(n.dataset.id), n.querySelector('.body').innerText.trim()])",
+    )
+
+
+def test_page_misses_nothing_while_its_server_restarts(asgi_server_factory, new_context):
+    server = asgi_server_factory("restarting")
+    room = RoomFactory()
+    alice, bob = MembershipFactory(room=room).user, MembershipFactory(room=room).user
+    before = as_server_code(message_post, room=room, author=bob, body="before the restart")
+    page = open_room_as(new_context, server, alice, room)
+    expect(page.locator(f"#message-{before.pk}")).to_be_visible()
+
+    server.stop()
+    expect(page.locator('#room[data-socket="closed"]')).to_have_count(1)
+    sent = [as_server_code(message_post, room=room, author=bob, body=f"while away {n}") for n in range(1, 6)]
+    as_server_code(message_edit, room=room, user=bob, message_id=before.pk, body="edited while away")
+    as_server_code(message_delete, room=room, user=bob, message_id=sent[2].pk)
+    restarted = asgi_server_factory("restarted", port=server.port)
+
+    expect(page.locator('#room[data-socket="open"]')).to_have_count(1)
+    expect(page.locator(f"#message-{sent[-1].pk}")).to_be_visible()
+    expect(page.locator(f"#message-{before.pk} .body")).to_have_text("edited while away")
+    expected = [(before.pk, "edited while away")] + [
+        (message.pk, "message deleted" if message.pk == sent[2].pk else message.body) for message in sent
+    ]
+    assert [tuple(item) for item in shown_messages(page)] == expected
+    expect(page.locator(f"#message-{before.pk} .edited")).to_be_visible()
+    restarted.assert_clean_log()
+
+
+def test_a_frame_after_a_missed_one_makes_the_page_catch_up(asgi_server, new_context):
+    room = RoomFactory()
+    alice, bob = MembershipFactory(room=room).user, MembershipFactory(room=room).user
+    page = open_room_as(new_context, asgi_server, alice, room)
+
+    # Saved without a broadcast: exactly what a dropped frame looks like to the page.
+    missed = Message.objects.create(
+        room=room, author=bob, body="dropped frame", body_html=render_message_html("dropped frame")
+    )
+    after = as_server_code(message_post, room=room, author=bob, body="the next one")
+
+    expect(page.locator(f"#message-{missed.pk}")).to_be_visible()
+    assert [tuple(item) for item in shown_messages(page)] == [
+        (missed.pk, "dropped frame"),
+        (after.pk, "the next one"),
+    ]

@@ -7,7 +7,7 @@ PORT ?= 8000
 # The server command is the Procfile's web line, so development runs what production runs.
 WEB := $(shell sed -n 's/^web: //p' Procfile)
 
-.PHONY: run test services chromium shell lint format check-deploy clean bench bench-history
+.PHONY: run test services chromium shell lint format check-deploy clean bench bench-history screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ bench: $(VENV)/.dev-installed services
 ## bench-history: history pages, catch-up, search and admin list over 1,000,000 messages
 bench-history: $(VENV)/.dev-installed services
 	$(PY) -m bench.history $(BENCH_ARGS)
+
+## screenshots: the main pages in Chromium (desktop and phone, light and dark) into docs/screenshots/
+screenshots: $(VENV)/.dev-installed services chromium
+	$(VENV)/bin/pytest -q tests/browser/screenshots.py
 
 ## check-deploy: Django's deployment checklist with production settings
 check-deploy: $(VENV)/.base-installed

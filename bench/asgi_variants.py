@@ -8,8 +8,13 @@ BENCH_VARIANTS, comma separated:
     parallel-db   the room consumer's database calls run on a pool of threads
                   (thread_sensitive=False, one pooled connection each) instead of
                   the one thread that all sync code of a process shares
+    post-in-task  the room consumer handles a frame from its browser in a task of
+                  its own, so that while its message is being saved the socket
+                  still receives the room's frames (a consumer handles one event
+                  at a time: awaiting the post holds back every frame to the sender)
 """
 
+import asyncio
 import functools
 import gc
 import os
@@ -23,6 +28,17 @@ VARIANTS = {name for name in os.environ.get("BENCH_VARIANTS", "").split(",") if 
 
 if "parallel-db" in VARIANTS:
     consumers.database_sync_to_async = functools.partial(database_sync_to_async, thread_sensitive=False)
+
+if "post-in-task" in VARIANTS:
+    _receive = consumers.RoomConsumer.receive
+    _running = set()
+
+    async def receive_in_task(self, text_data=None, bytes_data=None):
+        task = asyncio.create_task(_receive(self, text_data=text_data, bytes_data=bytes_data))
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+
+    consumers.RoomConsumer.receive = receive_in_task
 
 if "gc-freeze" in VARIANTS:
     gc.collect()

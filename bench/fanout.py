@@ -23,8 +23,10 @@ Scenarios:
 """
 
 import argparse
+import contextlib
 import json
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -151,15 +153,18 @@ def measure_step(run, *, step, rate, duration):
         stray=settled["stray"],
         server_cpu=meter.total("server:"),
         server_busiest_share=max(
-            meter.share_of_core(label) for label in meter.used if label[:7] == "server:"
+            meter.share_of_core(label) for label in meter.used if label.startswith("server:")
         ),
         loadgen_shares=[meter.share_of_core(label) for label in meter.used if label.startswith("loadgen:")],
         redis_cpu=environment.redis_cpu_seconds() - redis_before,
         postgres_cpu=sum(after - pg_before.get(pid, 0.0) for pid, after in pg_after.items()),
         machine_busy_share=meter.machine_busy_share,
         other_frames=settled["other_frames"],
+        other_bytes=settled["other_bytes"],
         closed_codes=dict(settled["closed_codes"]),
     )
+    ours = meter.total("server:") + meter.total("loadgen:") + result.redis_cpu + result.postgres_cpu
+    result.others_share = max(0.0, meter.machine_busy_seconds - ours) / meter.wall
     last = settled["last_receipt_ns"]
     result.window = (last - plan.start_ns) / 1e9 if last > plan.start_ns else duration
     result.set_latencies(settled["latencies_ns"])
@@ -178,32 +183,42 @@ def passes_ramp_step(result, rate, p99_limit_ms):
 
 def ramp(run, scenario, args):
     """Raise the rate by --ramp-factor per step until a step fails; return every step."""
-    rate, steps = scenario.rate_per_room * scenario.rooms, []
-    for step in range(1, MAX_RAMP_STEPS + 1):
+    rate, steps, retried = scenario.rate_per_room * scenario.rooms, [], False
+    for step in range(1, 2 * MAX_RAMP_STEPS + 1):
         result = measure_step(run, step=step, rate=rate, duration=scenario.duration)
         steps.append(result)
         held = passes_ramp_step(result, rate, args.p99_limit_ms)
-        print(
-            f"  {run.kind:8} {rate:8.1f} msg/s  {result.frames_per_second:9,.0f} frames/s  "
-            f"p50 {number(result.p50_ms):>7} ms  p99 {number(result.p99_ms):>7} ms  "
-            f"lost {result.lost:,}  dup {result.duplicated:,}  "
-            f"server {result.server_busiest_share:.0%}  loadgen {max(result.loadgen_shares):.0%}"
-            + ("" if held else "  <- knee"),
-            flush=True,
-        )
-        if not held:
+        knee = not held and retried
+        print_ramp_step(run.kind, result, "" if held else ("  <- knee" if knee else "  (failed: once more)"))
+        if knee:
             break
-        rate *= args.ramp_factor
+        if held:
+            rate *= args.ramp_factor
+        retried = not held  # a failed step is run again once: other work on the machine makes noise
     return steps
+
+
+def print_ramp_step(kind, result, mark):
+    print(
+        f"  {kind:8} {result.rate:8.1f} msg/s  {result.frames_per_second:9,.0f} frames/s  "
+        f"p50 {number(result.p50_ms):>7} ms  p99 {number(result.p99_ms):>7} ms  "
+        f"lost {result.lost:,}  dup {result.duplicated:,}  server {result.server_busiest_share:.0%}  "
+        f"loadgen {max(result.loadgen_shares):.0%}  other work {result.others_share:.2f} cores{mark}",
+        flush=True,
+    )
 
 
 def run_kind(kind, scenario, rooms, processes, args, env, run_dir, tag):
     """Start servers and clients for one kind of consumer, measure, stop everything."""
     log_dir = run_dir / f"{scenario.name}-{processes}p-{kind}"
     log_dir.mkdir(parents=True)
-    servers = start_servers(processes, env=env, log_dir=log_dir, server=args.server, variants=args.variant)
-    loadgen = LoadGenerator(args.loadgen_processes, tag)
-    try:
+    with contextlib.ExitStack() as stack:  # on the way out: clients closed first, then servers stopped
+        servers = start_servers(
+            processes, env=env, log_dir=log_dir, server=args.server, variants=args.variant
+        )
+        stack.callback(stop_servers, servers)
+        loadgen = LoadGenerator(args.loadgen_processes, tag)
+        stack.callback(loadgen.close)
         specs, senders = client_specs(kind, rooms, servers)
         run = Run(kind, servers, loadgen, senders, [room.slug for room in rooms], env.db_name)
         rss_before = sum(rss_bytes(s.pid) for s in servers)
@@ -212,6 +227,7 @@ def run_kind(kind, scenario, rooms, processes, args, env, run_dir, tag):
         connect_seconds = time.monotonic() - started
         time.sleep(SETTLE_AFTER_CONNECT_SECONDS)
         rss_after = sum(rss_bytes(s.pid) for s in servers)
+        connect_frames = loadgen.others()
         check = measure_step(run, step=0, rate=float(len(rooms)), duration=1.0)  # one message per room
         if scenario.mode == "ramp":
             steps = ramp(run, scenario, args)
@@ -220,9 +236,6 @@ def run_kind(kind, scenario, rooms, processes, args, env, run_dir, tag):
         else:
             rate = scenario.rate_per_room * len(rooms)
             steps = [measure_step(run, step=1, rate=rate, duration=scenario.duration)]
-    finally:
-        loadgen.close()
-        stop_servers(servers)
     return {
         "scenario": scenario.name,
         "processes": processes,
@@ -231,6 +244,7 @@ def run_kind(kind, scenario, rooms, processes, args, env, run_dir, tag):
         "held": held,
         "connect_failures": dict(failures),
         "connect_seconds": connect_seconds,
+        "connect_frames": connect_frames,
         "memory_per_socket": (rss_after - rss_before) / held if held else None,
         "server_rss_after_connect": rss_after,
         "check": check,
@@ -248,7 +262,7 @@ def headline_step(run):
     if run["scenario_mode"] != "ramp":
         return run["steps"][-1]
     held = [s for s in run["steps"] if passes_ramp_step(s, s.rate, run["p99_limit_ms"])]
-    return held[-1] if held else None
+    return held[-1] if held else run["steps"][0]  # none held: the first, and the report says so
 
 
 def _kib(value):
@@ -265,6 +279,7 @@ def report_rows(runs):
     return [
         ("sockets held", *[f"{r['held']:,}/{r['wanted']:,}" for r in runs]),
         ("connect time s", *[number(r["connect_seconds"], 2) for r in runs]),
+        ("frames while connecting (MB)", *[_frames(*r["connect_frames"]) for r in runs]),
         ("server memory per socket KiB", *[_kib(r["memory_per_socket"]) for r in runs]),
         ("rate asked msg/s", *each(lambda s: number(s.rate))),
         ("messages sent /s", *each(lambda s: number(s.sent_per_second))),
@@ -282,8 +297,14 @@ def report_rows(runs):
         ("Redis CPU s", *each(lambda s: number(s.redis_cpu, 2))),
         ("Postgres CPU s (bench backends)", *each(lambda s: number(s.postgres_cpu, 2))),
         ("machine CPU busy", *each(lambda s: f"{s.machine_busy_share:.0%}")),
+        ("other work on the machine, cores", *each(lambda s: number(s.others_share, 2))),
         ("other frames (member lists, ...)", *each(lambda s: number(s.other_frames))),
+        ("other frames MB", *each(lambda s: number(s.other_bytes / 1e6, 2))),
     ]
+
+
+def _frames(count, size):
+    return f"{count:,} ({size / 1e6:,.1f})"
 
 
 def _shares(shares):
@@ -300,10 +321,9 @@ def print_run_report(scenario, processes, args, runs):
     if scenario.mode == "ramp":
         for run in runs:
             step = headline_step(run)
+            held = passes_ramp_step(step, step.rate, args.p99_limit_ms)
             reached = (
-                "none held"
-                if step is None
-                else f"{step.rate:,.1f} msg/s ({step.frames_per_second:,.0f} frames/s)"
+                f"{step.rate:,.1f} msg/s ({step.frames_per_second:,.0f} frames/s)" if held else "none held"
             )
             limit = f"p99 <= {args.p99_limit_ms:g} ms and nothing lost"
             print(f"  {run['kind']}: rate reached with {limit}: {reached}")
@@ -313,18 +333,33 @@ def print_run_report(scenario, processes, args, runs):
         print_notes(run)
 
 
+def common_step(ours, baseline):
+    """The p99s to compare: of the same rate. For a ramp, the highest rate both held."""
+    if ours["scenario_mode"] != "ramp":
+        return ours["steps"][-1], baseline["steps"][-1]
+    held = {}
+    for run in (ours, baseline):
+        for step in run["steps"]:
+            if passes_ramp_step(step, step.rate, run["p99_limit_ms"]):
+                held.setdefault(round(step.rate, 3), []).append(step)
+    both = [steps for steps in held.values() if len(steps) == 2]
+    return tuple(both[-1]) if both else (None, None)
+
+
 def print_comparison(ours, baseline):
-    """ours/baseline for frames/s and p99, against the goal."""
+    """ours/baseline for frames/s (for a ramp: the rates reached) and p99 (at one rate), against the goal."""
     a, b = headline_step(ours), headline_step(baseline)
-    if a is None or b is None:
-        print("  ours/baseline: not comparable (a ramp held no step)")
+    same_a, same_b = common_step(ours, baseline)
+    if same_a is None:
+        print("  ours/baseline: not comparable (no rate held by both)")
         return
     fps = ratio(a.frames_per_second, b.frames_per_second)
-    p99 = ratio(a.p99_ms, b.p99_ms)
+    p99 = ratio(same_a.p99_ms, same_b.p99_ms)
     fps_verdict = "met" if fps is not None and fps >= FPS_GOAL else "NOT met"
     p99_verdict = "met" if p99 is not None and p99 <= P99_GOAL else "NOT met"
     print(f"  ours/baseline frames/s: {number(fps, 2)} (goal >= {FPS_GOAL}: {fps_verdict})")
-    print(f"  ours/baseline p99:      {number(p99, 2)} (goal <= {P99_GOAL}: {p99_verdict})")
+    at = f" at {same_a.rate:,.1f} msg/s" if same_a else ""
+    print(f"  ours/baseline p99{at}: {number(p99, 2)} (goal <= {P99_GOAL}: {p99_verdict})")
     print(
         f"  lost/duplicated: ours {a.lost}/{a.duplicated}, baseline {b.lost}/{b.duplicated}"
         + (f"; ours saved {a.saved:,} of {a.sent:,} messages sent" if ours["kind"] == "ours" else "")
@@ -357,24 +392,21 @@ def print_notes(run):
 
 
 def print_scale_out(results):
-    """With several process counts: each one's figure and the ratio to the first."""
+    """With several process counts: each one's frames/s (a ramp's: at the rate reached), and the ratio."""
     by_scenario = {}
     for run in results:
-        if run["kind"] == "ours" or not any(r["kind"] == "ours" for r in results):
-            by_scenario.setdefault((run["scenario"], run["kind"]), []).append(run)
+        by_scenario.setdefault((run["scenario"], run["kind"]), []).append(run)
     for (scenario, kind), runs in by_scenario.items():
         if len(runs) < 2:
             continue
-        first = headline_step(runs[0])
+        first = headline_step(runs[0]).frames_per_second
         print(f"\n== scale-out, {scenario} ({kind}) ==")
         for run in runs:
             step = headline_step(run)
-            fps = None if step is None else step.frames_per_second
-            base = None if first is None else first.frames_per_second
             print(
-                f"  {run['processes']} process(es): {number(fps, 0)} frames/s, "
-                f"p99 {number(None if step is None else step.p99_ms, 2)} ms, "
-                f"ratio to {runs[0]['processes']}: {number(ratio(fps, base), 2)}"
+                f"  {run['processes']} process(es): {step.frames_per_second:,.0f} frames/s, "
+                f"p99 {number(step.p99_ms, 2)} ms, "
+                f"ratio to {runs[0]['processes']}: {number(ratio(step.frames_per_second, first), 2)}"
             )
 
 
@@ -403,7 +435,7 @@ def parse_args(argv):
         "--variant",
         action="append",
         default=[],
-        choices=["gc-freeze", "parallel-db"],
+        choices=["gc-freeze", "parallel-db", "post-in-task"],
         help="measure a proposed change (bench/asgi_variants.py); repeatable",
     )
     parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL in the servers")
@@ -448,8 +480,20 @@ def socket_limit(args):
     return max(10, (soft - 500) // 2)
 
 
+def stop_on_sigterm():
+    """SIGTERM (and SIGINT, which a background job ignores) end the run through its
+    `finally` blocks: servers stopped, database dropped, Redis keys deleted."""
+
+    def end(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, end)
+    signal.signal(signal.SIGINT, end)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    stop_on_sigterm()
     args.processes = [int(n) for n in str(args.processes).split(",")]
     kinds = KINDS if args.only == "both" else (args.only,)
     scenarios = chosen_scenarios(args, socket_limit(args))

@@ -160,6 +160,7 @@ class Worker:
     async def send(self, plan):
         """Send this worker's messages of the plan, each at its time (or at once when late)."""
         sent, errors, worst_lag_ns = Counter(), 0, 0
+        self.other_frames = self.other_bytes = 0  # counted per step, from here to its settle
         for at, sender in plan.schedule():
             client = self.clients.get(sender)
             if client is None or client.closed_code is not None:
@@ -237,6 +238,8 @@ async def _serve(conn, tag):
             conn.send(await worker.send(*args))
         elif command == "settle":
             conn.send(await worker.settle(*args))
+        elif command == "others":
+            conn.send({"frames": worker.other_frames, "bytes": worker.other_bytes})
         elif command == "close":
             await worker.close()
             conn.send({"closed": True})
@@ -305,6 +308,11 @@ class LoadGenerator:
         merged["last_receipt_ns"] = max(reply["last_receipt_ns"] for reply in replies)
         merged["closed_codes"] = sum((Counter(reply["closed_codes"]) for reply in replies), Counter())
         return merged
+
+    def others(self):
+        """Frames that were not bench messages (member lists...) received so far, and their bytes."""
+        replies = self._all("others")
+        return sum(r["frames"] for r in replies), sum(r["bytes"] for r in replies)
 
     def close(self):
         try:

@@ -66,6 +66,7 @@ class CpuMeter:
         busy = busy_after - self.machine_before[0]
         total = total_after - self.machine_before[1]
         self.machine_busy_share = busy / total if total > 0 else 0.0
+        self.machine_busy_seconds = busy
 
     def share_of_core(self, label):
         """CPU seconds per wall second: 1.0 is one core kept fully busy."""

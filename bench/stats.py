@@ -41,7 +41,9 @@ class StepResult:
     redis_cpu: float = 0.0
     postgres_cpu: float = 0.0
     machine_busy_share: float = 0.0
+    others_share: float = 0.0  # CPU of everything else on the machine, in cores (other people's tests...)
     other_frames: int = 0
+    other_bytes: int = 0
     closed_codes: dict = field(default_factory=dict)
 
     def set_latencies(self, latencies_ns):

@@ -11,8 +11,8 @@ def backend_summary():
         db = settings.DATABASES["default"]
         pooled = "with connection pool" if db.get("OPTIONS", {}).get("pool") else "no pool"
         database = f"Postgres {db.get('HOST') or 'socket'}:{db.get('PORT') or 5432}/{db['NAME']} ({pooled})"
-    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
-    if layer.startswith("channels_redis"):
+    # By its configuration, not its class name: the project's layer subclasses channels-redis's.
+    if "hosts" in settings.CHANNEL_LAYERS["default"].get("CONFIG", {}):
         channel_layer = "Redis (channels-redis): several server processes can share it"
     else:
         channel_layer = "in-memory: one server process only (set REDIS_URL for Redis)"

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -93,12 +94,19 @@ TEMPLATES = [
 # fresh connection. The pool requires CONN_MAX_AGE = 0.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # Health checks make the pool test a connection before handing it out: one broken
+    # while idle (Postgres restarted, network cut) is replaced, not used to fail a request.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
             "max_size": int(os.environ.get("DATABASE_POOL_MAX", "10")),
-            "timeout": 10,
+            # Postgres down: a send fails after this long with a visible error (draft kept).
+            "timeout": int(os.environ.get("DATABASE_POOL_TIMEOUT", "5")),
+            # Reconnection attempts back off exponentially (1, 2, 4, 8 s...): giving up after
+            # this long lets the next request try at once, so sends work again within seconds
+            # of Postgres returning, not up to half the outage's length later.
+            "reconnect_timeout": int(os.environ.get("DATABASE_POOL_RECONNECT_TIMEOUT", "10")),
         }
 else:
     DATABASES = {
@@ -117,7 +125,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "config.channel_layer.ResilientRedisChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "chat"),
@@ -125,11 +133,29 @@ if REDIS_URL:
                 # the default of 100 silently drops frames under bursts.
                 "capacity": 1500,
                 "expiry": 60,
+                "group_expiry": int(os.environ.get("CHANNEL_GROUP_EXPIRY", "86400")),
+                "group_refresh_seconds": int(os.environ.get("CHANNEL_GROUP_REFRESH", "3600")),
             },
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Cache -------------------------------------------------------------------
+# allauth counts logins and sign-ups (ACCOUNT_RATE_LIMITS) in the cache, which every
+# server process must share: Redis when REDIS_URL is set, under a key prefix of its own
+# beside the channel layer's; this process's memory otherwise.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{CHANNEL_LAYERS['default']['CONFIG']['prefix']}:cache",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Accounts (django-allauth) ---------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -145,6 +171,11 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "none")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_SESSION_REMEMBER = True
+# allauth's limits (its defaults, stated here so that they are seen), counted in CACHES:
+# the login form 30 times a minute per IP; failed logins 10 a minute per IP and 5 per
+# 5 minutes per account; sign-ups 20 a minute per IP. The admin logs in through allauth
+# too (config/urls.py), so these cover every login form.
+ACCOUNT_RATE_LIMITS = {"login": "30/m/ip", "login_failed": "10/m/ip,5/5m/key", "signup": "20/m/ip"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -183,6 +214,9 @@ STORAGES = {
 # --- Chat rules -------------------------------------------------------------
 CHAT_MESSAGE_MAX_LENGTH = 4000
 CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "30/10")
+# Sockets one user may hold open at once, every room and server process together (0: no
+# cap); the next one is closed with 4429. Each open tab of a room holds one.
+CHAT_MAX_SOCKETS_PER_USER = int(os.environ.get("CHAT_MAX_SOCKETS_PER_USER", "20"))
 # Presence: each open socket's entry lives this many seconds unless its consumer
 # refreshes it (every third of that), so a killed process's entries vanish.
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))
@@ -214,11 +248,14 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
+    "filters": {"client_faults": {"()": "config.logfilters.ClientFaultFilter"}},
     # Everything propagates to the root's console handler, so tests (caplog) and
     # production logs see the same records; 500s are logged even with DEBUG off.
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "django": {"handlers": [], "level": "WARNING"},
+        # A client's bad frame is not a server error (config/logfilters.py).
+        "uvicorn.error": {"filters": ["client_faults"]},
         **{app: {"level": LOG_LEVEL} for app in ("accounts", "rooms", "messages_app", "config")},
     },
 }

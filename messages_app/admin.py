@@ -52,8 +52,19 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "room", "author", "excerpt", "created_at", "is_deleted"]
     list_filter = ["room", DeletedFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["body", "author__username", "room__name"]
-    raw_id_fields = ["room", "author", "deleted_by", "mentions"]
-    readonly_fields = ["body_html", "edited_at", "deleted_at", "deleted_by"]
+    # Read-only: a change must re-render, broadcast and be audited, so it goes
+    # through the actions (services), never through this form.
+    readonly_fields = [
+        "room",
+        "author",
+        "body",
+        "body_html",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+        "deleted_by",
+    ]
+    exclude = ["mentions"]
     list_select_related = ["room", "author"]
     ordering = ["-id"]
     paginator = CappedCountPaginator
@@ -70,6 +81,12 @@ class MessageAdmin(admin.ModelAdmin):
 
     def get_actions(self, request):
         return _without_hard_delete(super().get_actions(request))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     @admin.action(description="Delete (for everyone, reversible)")
     def delete_messages(self, request, queryset):
@@ -158,6 +175,9 @@ class ReportAdmin(admin.ModelAdmin):
         _report_action(Report.Resolution.BANNED, "Resolve: ban the author from the room"),
         _report_action(Report.Resolution.DISMISSED, "Dismiss"),
     ]
+
+    class Media:
+        css = {"all": ["css/admin_reports.css"]}  # the context's styles: no inline style under the CSP
 
     def get_actions(self, request):
         return _without_hard_delete(super().get_actions(request))

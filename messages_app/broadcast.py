@@ -54,7 +54,9 @@ def message_broadcast(message, *, mentioned_ids=()):
     html = render_to_string(
         "messages_app/partials/message_oob.html", {"message": message, "room": message.room}
     )
-    if room_broadcast_html(message.room, html):
+    # When the layer is down, the sender's own socket shows the message (consumers).
+    message.broadcast_ok = room_broadcast_html(message.room, html)
+    if message.broadcast_ok:
         logger.info("message broadcast room=%s id=%s bytes=%d", message.room.slug, message.pk, len(html))
     _group_send(
         room_members_group(message.room_id),

@@ -7,14 +7,24 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
+from accounts.selectors import SESSION_ENDED, SESSION_OUTDATED, session_login_state
+from accounts.services import session_fingerprint
 from messages_app.broadcast import room_group, room_members_group, user_group
 from messages_app.frames import FrameError, frame_too_large, parse_frame
 from messages_app.services import MessageRejected, message_delete, message_edit, message_post
-from rooms.presence import SocketPresence
+from rooms.presence import SocketPresence, socket_claim
 from rooms.selectors import membership_list_for_user, room_access
 from rooms.services import membership_mark_read
 
 logger = logging.getLogger(__name__)
+
+try:  # what uvicorn raises when a consumer writes to a socket that has just closed
+    from uvicorn.protocols.utils import ClientDisconnected as ClientGone
+except ImportError:  # another ASGI server
+
+    class ClientGone(Exception):
+        pass
+
 
 # Close codes of the contract (design.md section 3). The handshake is accepted
 # first so that the browser sees the code rather than a bare failed handshake.
@@ -23,6 +33,11 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_LARGE = 1009
 CLOSE_TRY_AGAIN = 1011  # the htmx ws extension reconnects after this one
+CLOSE_TOO_MANY_SOCKETS = 4429  # the user already holds CHAT_MAX_SOCKETS_PER_USER sockets
+CLOSE_RECONNECT = 1012  # reconnected too: the new handshake reads the browser's current cookie
+# A password change re-signs the changing session just after saving the user: a socket of
+# that session may hear of the change first, so an outdated session gets a second look.
+PASSWORD_RECHECK_SECONDS = 1
 
 SEND_FAILED = "That did not work. Please try again in a moment."
 
@@ -39,12 +54,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
     room = None
     groups_joined = ()
     presence = None
+    group_refresher = None
 
     async def connect(self):
         self.user = self.scope["user"]
         slug = self.scope["url_route"]["kwargs"]["slug"]
         if not self.user.is_authenticated:
-            await self.refuse(CLOSE_NOT_LOGGED_IN, slug)
+            await self.refuse(CLOSE_NOT_LOGGED_IN, slug, notice="signed_out")
             return
         access = await database_sync_to_async(room_access)(slug=slug, user=self.user)
         if access is None:
@@ -52,6 +68,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         if not access.is_member:
             await self.refuse(CLOSE_FORBIDDEN, slug)
+            return
+        if not await socket_claim(user_id=self.user.pk, channel_name=self.channel_name):
+            await self.refuse(CLOSE_TOO_MANY_SOCKETS, slug, notice="too_many_sockets")
             return
         self.room = access.room
         self.sidebar = await database_sync_to_async(_sidebar)(self.user)
@@ -61,14 +80,22 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         logger.info("socket connected room=%s user=%s", self.room.slug, self.user.username)
+        self.stay_subscribed()
         self.presence = SocketPresence(room=self.room, user=self.user, channel_name=self.channel_name)
         await self.presence.enter(self.send)
 
-    async def refuse(self, code, slug):
+    async def refuse(self, code, slug, notice=None):
         """Accept, then close with the code: a refused handshake would hide the reason."""
         logger.info("socket refused room=%s user=%s code=%s", slug, self.user, code)
         await self.accept()
+        if notice:
+            await self.send_closed_notice(notice)
         await self.close(code=code)
+
+    async def send_closed_notice(self, reason):
+        """Why the socket closes, in place of the composer (the page will not reconnect)."""
+        html = render_to_string("messages_app/partials/socket_closed_notice.html", {"reason": reason})
+        await self.send(text_data=html)
 
     def wanted_groups(self):
         """This room's page group, the user's own group, and the badge groups of
@@ -76,13 +103,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
         others = [room_members_group(room_id) for room_id in self.sidebar if room_id != self.room.pk]
         return {room_group(self.room), user_group(self.user.pk), *others}
 
-    async def follow_groups(self, wanted):
-        """Join and leave groups so that exactly `wanted` are followed."""
+    async def follow_groups(self, wanted, *, renew=False):
+        """Join and leave groups so that exactly `wanted` are followed; `renew` joins
+        the groups already followed again too (which restarts their group_expiry)."""
         joined = set(self.groups_joined)
+        to_join = wanted if renew else wanted - joined
         try:
-            await asyncio.gather(
-                *(self.channel_layer.group_add(g, self.channel_name) for g in wanted - joined)
-            )
+            await asyncio.gather(*(self.channel_layer.group_add(g, self.channel_name) for g in to_join))
             await asyncio.gather(
                 *(self.channel_layer.group_discard(g, self.channel_name) for g in joined - wanted)
             )
@@ -93,9 +120,35 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.groups_joined = tuple(wanted)
         return True
 
+    def stay_subscribed(self):
+        """Keep receiving however long the page stays open and whatever Redis does:
+        rejoin the groups well within group_expiry, and at once when the layer
+        recovers from an outage (Redis may have restarted without our groups)."""
+        if hasattr(self.channel_layer, "on_recovery"):
+            self.channel_layer.on_recovery(self)
+        interval = getattr(self.channel_layer, "group_refresh_seconds", 0)
+        if interval:
+            self.group_refresher = asyncio.create_task(self.rejoin_groups_every(interval))
+
+    async def rejoin_groups_every(self, seconds):
+        while True:
+            await asyncio.sleep(seconds)
+            await self.rejoin_groups()
+
+    async def rejoin_groups(self):
+        # groups_joined stays set meanwhile: receive() ignores frames while it is empty.
+        return await self.follow_groups(self.wanted_groups(), renew=True)
+
+    async def layer_recovered(self):
+        """Frames may have been lost during the outage: the page catches up from Postgres."""
+        if await self.rejoin_groups():
+            await self.send(text_data=render_to_string("messages_app/partials/catch_up_nudge.html"))
+
     async def disconnect(self, code):
         if self.room is None:
             return
+        if self.group_refresher is not None:
+            self.group_refresher.cancel()
         try:
             await asyncio.gather(
                 *(self.channel_layer.group_discard(g, self.channel_name) for g in self.groups_joined)
@@ -126,14 +179,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await getattr(self, f"do_{frame.action}")(frame)
         except (FrameError, MessageRejected) as refusal:
             await self.send_error(str(refusal))
+        except ClientGone:
+            pass  # the page closed while we answered it: nothing left to tell
         except Exception:
             logger.exception("socket action failed room=%s user=%s", self.room.slug, self.user.username)
             await self.send_error(SEND_FAILED)
 
     async def do_post(self, frame):
-        await database_sync_to_async(message_post)(
+        message = await database_sync_to_async(message_post)(
             room=self.room, author=self.user, body=frame.body, client_id=frame.client_id
         )
+        if not getattr(message, "broadcast_ok", True):  # the layer is down: the sender still sees it
+            context = {"message": message, "room": self.room}
+            await self.send(text_data=render_to_string("messages_app/partials/message_oob.html", context))
         await self.send(text_data=composer_errors_html())
 
     async def do_edit(self, frame):
@@ -199,6 +257,33 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render_to_string("messages_app/partials/banned_notice.html", context))
         logger.info("socket closed by ban room=%s user=%s", self.room.slug, self.user.username)
         await self.close(code=CLOSE_FORBIDDEN)
+
+    async def session_ended(self, event):
+        """The user logged out: the sockets of that session close with 4401."""
+        if event["session"] == session_fingerprint(self.scope["session"].session_key):
+            await self.close_signed_out()
+
+    async def password_changed(self, event):
+        """The user's password changed: sessions signed with the old one no longer log in
+        (4401). The session that made the change got a new key, and the browser a new
+        cookie: that socket reconnects (1012) and its handshake logs in with the new one."""
+        state = await self.session_state()
+        if state == SESSION_OUTDATED:
+            await asyncio.sleep(PASSWORD_RECHECK_SECONDS)
+            state = await self.session_state()
+        if state == SESSION_OUTDATED:
+            await self.close_signed_out()
+        elif state == SESSION_ENDED:
+            await self.close(code=CLOSE_RECONNECT)
+
+    async def session_state(self):
+        session = {"session_key": self.scope["session"].session_key, "user_id": self.user.pk}
+        return await database_sync_to_async(session_login_state)(**session)
+
+    async def close_signed_out(self):
+        logger.info("socket closed by sign-out room=%s user=%s", self.room.slug, self.user.username)
+        await self.send_closed_notice("signed_out")
+        await self.close(code=CLOSE_NOT_LOGGED_IN)
 
     async def send_room_link(self, membership):
         html = render_to_string(

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 MAX_FRAME_BYTES = 64 * 1024
+MAX_MESSAGE_ID = 2**63 - 1  # a Postgres bigint
 ACTIONS = {"post", "edit", "delete", "read", "typing"}
 ACTIONS_WITH_BODY = {"post", "edit"}
 ACTIONS_WITH_MESSAGE_ID = {"edit", "delete", "read"}
@@ -35,9 +36,9 @@ class ClientFrame:
 
 def _message_id(data):
     value = data.get("message_id")
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_MESSAGE_ID:
         raise FrameError("That action needs a message id.")
     return value
 
@@ -56,14 +57,14 @@ def parse_frame(text):
     """Return the ClientFrame a text frame asks for, or raise FrameError saying what is wrong."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise FrameError(
             "That message could not be read (not JSON). Reload the page and try again."
         ) from None
     if not isinstance(data, dict):
         raise FrameError("That message could not be read (not a JSON object).")
     action = data.get("action", "post")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise FrameError("Unknown action.")
     body = data.get("body")
     if action in ACTIONS_WITH_BODY and not isinstance(body, str):

@@ -8,6 +8,7 @@ from django.db import connection
 
 from messages_app import search
 from messages_app.models import Message
+from messages_app.text import without_control_characters
 from rooms.selectors import room_list_readable
 
 PAGE_SIZE = 50
@@ -116,6 +117,7 @@ def _searchable_messages(*, user, before_id):
 
 
 def _search(messages, *, query, limit):
+    query = without_control_characters(query)  # a NUL would make Postgres refuse the query
     if not query.strip():
         return SearchPage([])
     if connection.vendor == "postgresql":

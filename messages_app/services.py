@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from messages_app.broadcast import message_broadcast, message_update_broadcast
 from messages_app.models import Message, ModerationAction, Report
-from messages_app.text import mention_candidates, render_message_html
+from messages_app.ratelimit import send_wait_seconds
+from messages_app.text import mention_candidates, render_message_html, without_control_characters
 from rooms.models import Membership
 from rooms.moderation import ModerationRefused, member_ban, moderator_membership, record_action
 
@@ -30,7 +31,8 @@ def parse_rate_limit(value):
     if value in {"", "0"}:
         return None
     count, _, seconds = value.partition("/")
-    return int(count), int(seconds)
+    count, seconds = int(count), int(seconds)
+    return (count, seconds) if count > 0 and seconds > 0 else None
 
 
 def _active_membership(*, room, user):
@@ -52,7 +54,7 @@ def _check_not_muted(membership):
 def _clean_body(body):
     if not isinstance(body, str):
         raise MessageRejected("A message must be text.")
-    body = body.strip()
+    body = without_control_characters(body).strip()
     if not body:
         raise MessageRejected("Write something before sending.")
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
@@ -62,14 +64,17 @@ def _clean_body(body):
 
 
 def _check_rate_limit(*, room, author):
+    """CHAT_RATE_LIMIT per user per room, counted across server processes (see ratelimit.py)."""
     limit = parse_rate_limit(settings.CHAT_RATE_LIMIT)
     if limit is None:
         return
     count, seconds = limit
-    since = timezone.now() - timedelta(seconds=seconds)
-    recent = Message.objects.filter(author=author, room=room, created_at__gte=since).count()
-    if recent >= count:
-        raise MessageRejected("You are sending messages too fast. Wait a few seconds and try again.")
+    wait = send_wait_seconds(room_id=room.pk, user_id=author.pk, count=count, seconds=seconds)
+    if wait:
+        raise MessageRejected(
+            f"Slow down: you are sending messages too fast (at most {count} every {seconds} seconds). "
+            f"Your message is still here; send it again in {wait} second{'s' if wait != 1 else ''}."
+        )
 
 
 def _check_slow_mode(*, room, membership):
@@ -237,7 +242,7 @@ def report_create(*, room, reporter, message_id, reason):
     """A member reports a message to staff; reporting it again while open changes nothing."""
     _active_membership(room=room, user=reporter)
     message = _message_in_room(room=room, message_id=message_id)
-    reason = (reason or "").strip()
+    reason = without_control_characters(reason or "").strip()
     if not reason:
         raise MessageRejected("Say briefly what is wrong with this message.")
     report, _ = Report.objects.get_or_create(

@@ -18,6 +18,17 @@ ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "a", "span"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}, "span": {"class", "data-user"}, "code": {"class"}}
 LINK_REL = "nofollow noopener noreferrer"
 
+# C0 and C1 control characters but tab and newline, and lone surrogates: Postgres text
+# cannot hold NUL at all, nor UTF-8 (and so Postgres) a surrogate, which JSON can spell;
+# the others (escape sequences, bells) only garble a page.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def without_control_characters(text):
+    """`text` with every line end made LF and control characters (NUL included) dropped:
+    dropped rather than refused, as text pasted from terminals and documents often has some."""
+    return CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
 
 def mention_candidates(body):
     """Usernames written as @username in a body (members or not)."""

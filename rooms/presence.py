@@ -14,9 +14,15 @@ Where the entries live:
       <prefix>:presence:<room>           sorted set: user id -> their latest socket expiry
       <prefix>:presence:<room>:<user>    sorted set: channel name -> that socket's expiry
       <prefix>:presence:<room>:version   time (µs) of the last change, never decreasing
+      <prefix>:sockets:<user>            sorted set: channel name -> expiry, every room
   Two levels rather than one set of "<user>:<channel>" so that an update costs
   O(log n), not a scan of every socket in the room.
 - This process's memory otherwise (the one-process development fallback).
+
+The same entries, counted per user across rooms, cap the sockets one user may
+hold open (CHAT_MAX_SOCKETS_PER_USER): `socket_claim` admits a socket before its
+handshake completes, and the presence updates refresh and release it, so a killed
+process's sockets stop counting once they expire.
 
 When the set changes, a small roster (the present user ids and the version) is
 rendered once and broadcast to the room's group as an out-of-band replacement of
@@ -70,7 +76,8 @@ def _presence_ttl():
 # --- Redis -------------------------------------------------------------------------
 
 UPDATE_SCRIPT = """
--- KEYS: room's users, this user's sockets, version. ARGV: user id, channel, 'enter' | 'leave', ttl seconds.
+-- KEYS: room's users, this user's sockets in the room, version, this user's sockets in every room.
+-- ARGV: user id, channel, 'enter' | 'leave', ttl seconds.
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local user, channel, ttl = ARGV[1], ARGV[2], tonumber(ARGV[4])
@@ -79,10 +86,14 @@ local keep = math.ceil(ttl * 2) + 1
 local score = tonumber(redis.call('ZSCORE', KEYS[1], user))
 local known, live = score ~= nil, score ~= nil and score > now
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
 if ARGV[3] == 'enter' then
   redis.call('ZADD', KEYS[2], now + ttl, channel)
+  redis.call('ZADD', KEYS[4], now + ttl, channel)
+  redis.call('EXPIRE', KEYS[4], keep)
 else
   redis.call('ZREM', KEYS[2], channel)
+  redis.call('ZREM', KEYS[4], channel)
 end
 local latest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 local present = latest[2] ~= nil
@@ -105,6 +116,21 @@ end
 return changed and 1 or 0
 """
 
+CLAIM_SCRIPT = """
+-- KEYS: the user's sockets in every room. ARGV: channel, ttl seconds, the most a user may hold.
+-- 1 when the socket may open (it is then counted), else 0.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local ttl = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('EXPIRE', KEYS[1], math.ceil(ttl * 2) + 1)
+return 1
+"""
+
 READ_SCRIPT = """
 -- KEYS: room's users, version. Returns the version and the users with a live socket.
 local clock = redis.call('TIME')
@@ -120,19 +146,27 @@ class RedisPresence:
         self.url, self.prefix = url, prefix
         self._lock = threading.Lock()
         self._read = None  # for sync callers (views, broadcasts): one thread-safe pool
-        self._async_clients = weakref.WeakKeyDictionary()  # a redis.asyncio pool per event loop
+        self._async_clients = weakref.WeakKeyDictionary()  # redis.asyncio scripts per event loop
 
     def _room_key(self, room_id):
         return f"{self.prefix}:presence:{room_id}"
+
+    def _sockets_key(self, user_id):
+        return f"{self.prefix}:sockets:{user_id}"
 
     async def update(self, *, room_id, user_id, channel_name, entering, ttl):
         keys = [
             self._room_key(room_id),
             f"{self._room_key(room_id)}:{user_id}",
             f"{self._room_key(room_id)}:version",
+            self._sockets_key(user_id),
         ]
         args = [user_id, channel_name, "enter" if entering else "leave", ttl]
-        return bool(await self._async_update_script()(keys=keys, args=args))
+        return bool(await self._async_scripts()["update"](keys=keys, args=args))
+
+    async def claim_socket(self, *, user_id, channel_name, ttl, limit):
+        keys, args = [self._sockets_key(user_id)], [channel_name, ttl, limit]
+        return bool(await self._async_scripts()["claim"](keys=keys, args=args))
 
     def get(self, *, room_id):
         keys = [self._room_key(room_id), f"{self._room_key(room_id)}:version"]
@@ -145,19 +179,23 @@ class RedisPresence:
                 self._read = redis.Redis.from_url(self.url, **REDIS_OPTIONS).register_script(READ_SCRIPT)
             return self._read
 
-    def _async_update_script(self):
+    def _async_scripts(self):
         loop = asyncio.get_running_loop()
-        script = self._async_clients.get(loop)
-        if script is None:
-            script = redis.asyncio.Redis.from_url(self.url, **REDIS_OPTIONS).register_script(UPDATE_SCRIPT)
-            self._async_clients[loop] = script
-        return script
+        scripts = self._async_clients.get(loop)
+        if scripts is None:
+            client = redis.asyncio.Redis.from_url(self.url, **REDIS_OPTIONS)
+            scripts = {
+                "update": client.register_script(UPDATE_SCRIPT),
+                "claim": client.register_script(CLAIM_SCRIPT),
+            }
+            self._async_clients[loop] = scripts
+        return scripts
 
     async def aclose(self):
         """Close this event loop's pool (tests run each in a loop of its own)."""
-        script = self._async_clients.pop(asyncio.get_running_loop(), None)
-        if script is not None:
-            await script.registered_client.aclose()
+        scripts = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if scripts is not None:
+            await scripts["update"].registered_client.aclose()
 
 
 # --- Process memory ----------------------------------------------------------------
@@ -171,10 +209,12 @@ class MemoryPresence:
         self._sockets = {}  # (room id, user id) -> {channel name: expiry}
         self._users = {}  # room id -> {user id: their latest socket expiry}
         self._versions = {}  # room id -> version
+        self._user_sockets = {}  # user id -> {channel name: expiry}, every room
 
     async def update(self, *, room_id, user_id, channel_name, entering, ttl):
         now = time.time()
         with self._lock:
+            self._count_socket(user_id, channel_name, now + ttl if entering else None, now)
             users = self._users.setdefault(room_id, {})
             known = user_id in users
             live = known and users[user_id] > now
@@ -199,6 +239,30 @@ class MemoryPresence:
             if changed:
                 self._versions[room_id] = max(self._versions.get(room_id, 0) + 1, time.time_ns() // 1000)
             return changed
+
+    async def claim_socket(self, *, user_id, channel_name, ttl, limit):
+        now = time.time()
+        with self._lock:
+            sockets = self._count_socket(user_id, None, None, now)
+            if channel_name not in sockets and len(sockets) >= limit:
+                return False
+            self._count_socket(user_id, channel_name, now + ttl, now)
+            return True
+
+    def _count_socket(self, user_id, channel_name, expiry, now):
+        """Drop the user's expired sockets, then add, refresh (expiry) or remove (None) one."""
+        sockets = {
+            channel: until for channel, until in self._user_sockets.get(user_id, {}).items() if until > now
+        }
+        if channel_name is not None:
+            sockets.pop(channel_name, None)
+            if expiry is not None:
+                sockets[channel_name] = expiry
+        if sockets:
+            self._user_sockets[user_id] = sockets
+        else:
+            self._user_sockets.pop(user_id, None)
+        return sockets
 
     def get(self, *, room_id):
         now = time.time()
@@ -234,6 +298,22 @@ async def presence_leave(*, room_id, user_id, channel_name):
     return await presence_store().update(
         room_id=room_id, user_id=user_id, channel_name=channel_name, entering=False, ttl=_presence_ttl()
     )
+
+
+async def socket_claim(*, user_id, channel_name):
+    """May the user open one more socket? False once they hold CHAT_MAX_SOCKETS_PER_USER
+    (0: no cap) on any server process; the socket is then counted until its presence
+    leaves or runs out. Without an answer from Redis, True: the cap never locks users out."""
+    limit = settings.CHAT_MAX_SOCKETS_PER_USER
+    if not limit:
+        return True
+    try:
+        return await presence_store().claim_socket(
+            user_id=user_id, channel_name=channel_name, ttl=_presence_ttl(), limit=limit
+        )
+    except redis.RedisError:
+        logger.warning("socket count unavailable user=%s", user_id, exc_info=True)
+        return True
 
 
 def presence_get(*, room_id):

@@ -1,7 +1,11 @@
+import functools
+
 import pytest
+import redis
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels_redis.core import ChannelLock
+from django.conf import settings
 from django.db import connections
 
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
@@ -24,6 +28,24 @@ def close_connection_pools(django_db_setup):
     for connection in connections.all(initialized_only=True):
         if getattr(connection, "pool", None) is not None:
             connection.close_pool()
+
+
+@functools.cache
+def _redis():
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters():
+    """Counters kept in Redis outlive a test (and a test run), and ids repeat from one
+    run to the next: each test starts with none of allauth's login and sign-up counts
+    (the cache), message rate limits or socket counts. Only this run's keys go (its
+    prefixes): other runs may share the Redis database."""
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]  # the cache's is "<prefix>:cache"
+    kinds = {b"ratelimit", b"sockets", b"cache"}
+    keys = [key for key in _redis().scan_iter(match=f"{prefix}:*", count=1000) if key.split(b":")[1] in kinds]
+    if keys:
+        _redis().delete(*keys)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ Rows a test creates are visible to the server only once committed: tests that
 use a server need `@pytest.mark.django_db(transaction=True)`.
 
 Fixtures:
-    asgi_server_factory(name="server", port=None) -> AsgiServer   session-scoped factory
+    asgi_server_factory(name="server", port=None, env=None) -> AsgiServer   session-scoped factory
     asgi_server -> AsgiServer                         one server for the session
     asgi_server_b -> AsgiServer                       a second one, on another port
 """
@@ -71,7 +71,7 @@ def database_url():
 
 def channel_layer_config():
     config = settings.CHANNEL_LAYERS["default"]
-    if config["BACKEND"] != "channels_redis.core.RedisChannelLayer":
+    if "hosts" not in config.get("CONFIG", {}):
         raise RuntimeError("Server processes share nothing without the Redis channel layer (set REDIS_URL).")
     redis_url = config["CONFIG"]["hosts"][0]
     if not isinstance(redis_url, str):
@@ -79,7 +79,9 @@ def channel_layer_config():
     return redis_url, config["CONFIG"].get("prefix", "asgi")
 
 
-def server_environment(port):
+def server_environment(port, overrides=None):
+    """The server's environment: the test process's database, Redis and secrets,
+    and `overrides` (e.g. a REDIS_URL through a proxy, a different rate limit)."""
     redis_url, prefix = channel_layer_config()
     venv_bin = str(Path(sys.executable).parent)
     return {
@@ -97,6 +99,7 @@ def server_environment(port):
         "SECRET_KEY": settings.SECRET_KEY,
         "CHAT_RATE_LIMIT": str(settings.CHAT_RATE_LIMIT),
         "PYTHONUNBUFFERED": "1",
+        **(overrides or {}),
     }
 
 
@@ -180,7 +183,7 @@ class AsgiServer:
             self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
 
 
-def start_server(name, log_dir, attempts=3, port=None):
+def start_server(name, log_dir, attempts=3, port=None, env=None):
     """Run the Procfile's web command on a free port (or on `port`, to restart a
     server where its pages reconnect) and wait until it is healthy.
 
@@ -193,7 +196,7 @@ def start_server(name, log_dir, attempts=3, port=None):
             process = subprocess.Popen(
                 ["sh", "-c", f"exec {procfile_command('web')}"],
                 cwd=PROJECT_DIR,
-                env=server_environment(chosen),
+                env=server_environment(chosen, env),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -221,10 +224,10 @@ def asgi_server_factory(django_db_setup, django_db_blocker, tmp_path_factory):
     log_dir = tmp_path_factory.mktemp("asgi-servers")
     servers = []
 
-    def start(name="server", port=None):
+    def start(name="server", port=None, env=None):
         # django_db_setup has run: settings now name the test database.
         with django_db_blocker.unblock():
-            server = start_server(name, log_dir, port=port)
+            server = start_server(name, log_dir, port=port, env=env)
         servers.append(server)
         return server
 

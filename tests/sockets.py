@@ -23,7 +23,7 @@ async def open_socket(slug, user=None, origin=ORIGIN):
     if user is not None:
         headers.append(await session_cookie(user))
     communicator = WebsocketCommunicator(application, f"/ws/rooms/{slug}/", headers=headers)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)  # a loaded CI machine is slow
     assert connected
     return communicator
 

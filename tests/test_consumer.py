@@ -70,6 +70,7 @@ async def test_script_in_a_body_arrives_escaped(room):
 
 async def test_anonymous_socket_is_closed_with_4401(room):
     socket = await open_socket(room.slug)
+    assert "You are logged out" in await socket.receive_from(timeout=2)  # in place of the composer
     assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
 
 
@@ -233,14 +234,14 @@ async def test_300_sockets_closing_at_once_leave_no_error_in_the_log(room, caplo
     sockets = []
     for cookie in cookies:
         socket = WebsocketCommunicator(application, f"/ws/rooms/{room.slug}/", headers=[ORIGIN, cookie])
-        assert (await socket.connect())[0]
+        assert (await socket.connect(timeout=10))[0]
         sockets.append(socket)
     # Every socket is in the group: one broadcast reaches all 300.
     await sockets[0].send_json_to({"body": "all hands"})
     await asyncio.gather(*(receive_until(socket, "all hands", timeout=10) for socket in sockets))
 
     with caplog.at_level(logging.WARNING):
-        await asyncio.gather(*(socket.disconnect() for socket in sockets))
+        await asyncio.gather(*(socket.disconnect(timeout=10) for socket in sockets))
         await asyncio.sleep(0.5)
 
     problems = [record for record in caplog.records if record.levelno >= logging.WARNING]

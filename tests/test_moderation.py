@@ -92,6 +92,16 @@ def test_admin_unban_unmute_and_demote_undo(staff_client, staff, room, member):
 
 
 @pytest.mark.django_db
+def test_message_body_is_read_only_in_the_admin(staff_client, room, member):
+    message = message_post(room=room, author=member, body="as written")
+    page = staff_client.get(f"/admin/messages_app/message/{message.pk}/change/").content.decode()
+    assert "as written" in page and 'name="body"' not in page
+    staff_client.post(f"/admin/messages_app/message/{message.pk}/change/", {"body": "rewritten"})
+    message.refresh_from_db()
+    assert message.body == "as written"
+
+
+@pytest.mark.django_db
 def test_membership_moderation_fields_are_read_only_in_the_admin(staff_client, room, member):
     membership = Membership.objects.get(room=room, user=member)
     page = staff_client.get(f"/admin/rooms/membership/{membership.pk}/change/").content.decode()

@@ -68,6 +68,7 @@
     if (form && event.detail.message.indexOf('id="composer-errors"') !== -1) settleDraft(form);
     if (list) refreshList();
     if (followNewest) scrollToNewest();
+    else markNewMessagesBelow(event.detail.message);
   });
 
   // Enter sends, Shift+Enter starts a new line.
@@ -242,7 +243,15 @@
 
   function updateJumpControl(list) {
     var jump = document.querySelector(".jump-newest");
-    if (jump) jump.hidden = reachesNewest(list) && isNearBottom(list);
+    if (!jump) return;
+    jump.hidden = reachesNewest(list) && isNearBottom(list);
+    if (jump.hidden) delete jump.dataset.fresh; // back at the newest: nothing new below
+  }
+
+  // A message arrived below while the reader is up in the history: "New messages ↓".
+  function markNewMessagesBelow(frame) {
+    var jump = document.querySelector(".jump-newest");
+    if (jump && frame.indexOf("beforeend:#messages") !== -1) jump.dataset.fresh = "";
   }
 
   function refreshList() {
@@ -252,6 +261,8 @@
     removeRepeatedMessages(list);
     sortMessages(list);
     markDayStarts(list);
+    // ui.js groups runs of messages and dates them: heights change, so before the place is kept.
+    list.dispatchEvent(new CustomEvent("chat:listchange", { bubbles: true }));
     if (keptPlace && keptPlace.node.isConnected) {
       list.scrollTop += keptPlace.node.getBoundingClientRect().top - keptPlace.top;
     }
@@ -369,6 +380,10 @@
     var prev = incoming && Number(incoming.dataset.prev);
     var newest = newestMessageId();
     if (prev && !document.getElementById("message-" + prev) && newest < prev) setTimeout(catchUp, 0, newest);
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target.id === "catch-up") catchUp();
   });
 
   document.addEventListener("htmx:wsOpen", function (event) {

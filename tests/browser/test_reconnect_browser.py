@@ -45,7 +45,7 @@ def open_room_as(new_context, server, user, room):
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"/rooms/{room.slug}/")
-    expect(page.locator('#room[data-socket="open"]')).to_have_count(1)
+    expect(page.locator('#room[data-socket="open"]')).to_have_count(1, timeout=TIMEOUT_MS)
     return page
 
 
@@ -66,19 +66,25 @@ def test_page_misses_nothing_while_its_server_restarts(asgi_server_factory, new_
     expect(page.locator(f"#message-{before.pk}")).to_be_visible()
 
     server.stop()
-    expect(page.locator('#room[data-socket="closed"]')).to_have_count(1)
+    expect(page.locator('#room[data-socket="closed"]')).to_have_count(1, timeout=TIMEOUT_MS)
+    # Alice sends while her socket is down: the send waits and goes once it is back.
+    page.locator("#composer-body").fill("sent while the server was down")
+    page.locator("#composer-body").press("Enter")
     sent = [as_server_code(message_post, room=room, author=bob, body=f"while away {n}") for n in range(1, 6)]
     as_server_code(message_edit, room=room, user=bob, message_id=before.pk, body="edited while away")
     as_server_code(message_delete, room=room, user=bob, message_id=sent[2].pk)
     restarted = asgi_server_factory("restarted", port=server.port)
 
-    expect(page.locator('#room[data-socket="open"]')).to_have_count(1)
-    expect(page.locator(f"#message-{sent[-1].pk}")).to_be_visible()
+    # htmx's reconnect backoff grows with each failed attempt: allow for it.
+    expect(page.locator('#room[data-socket="open"]')).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(page.locator(f"#message-{sent[-1].pk}")).to_be_visible(timeout=TIMEOUT_MS)
     expect(page.locator(f"#message-{before.pk} .body")).to_have_text("edited while away")
+    expect(page.locator("#messages")).to_contain_text("sent while the server was down", timeout=TIMEOUT_MS)
+    queued = Message.objects.get(body="sent while the server was down")  # exactly one
     expected = [(before.pk, "edited while away")] + [
         (message.pk, "message deleted" if message.pk == sent[2].pk else message.body) for message in sent
     ]
-    assert [tuple(item) for item in shown_messages(page)] == expected
+    assert [tuple(item) for item in shown_messages(page)] == [*expected, (queued.pk, queued.body)]
     expect(page.locator(f"#message-{before.pk} .edited")).to_be_visible()
     restarted.assert_clean_log()
 
@@ -94,7 +100,7 @@ def test_a_frame_after_a_missed_one_makes_the_page_catch_up(asgi_server, new_con
     )
     after = as_server_code(message_post, room=room, author=bob, body="the next one")
 
-    expect(page.locator(f"#message-{missed.pk}")).to_be_visible()
+    expect(page.locator(f"#message-{missed.pk}")).to_be_visible(timeout=TIMEOUT_MS)
     assert [tuple(item) for item in shown_messages(page)] == [
         (missed.pk, "dropped frame"),
         (after.pk, "the next one"),

@@ -1,0 +1,31 @@
+"""Read-side questions about accounts."""
+
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.utils.crypto import constant_time_compare
+
+SESSION_CURRENT = "current"  # it still logs the user in
+SESSION_ENDED = "ended"  # it is gone: logged out, expired, or replaced by a new key
+SESSION_OUTDATED = "outdated"  # it exists, but signed before a password change (or the user is inactive)
+
+
+def session_login_state(*, session_key, user_id):
+    """Does this session still log the user in? Django's own test for every request
+    (django.contrib.auth.get_user), read-only. A session that made a password change
+    was given a new key (update_session_auth_hash): its old key has then ended."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    backend_path = session.get(BACKEND_SESSION_KEY)
+    if session.get(SESSION_KEY) != str(user_id) or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return SESSION_ENDED
+    user = load_backend(backend_path).get_user(user_id)
+    if user is None:
+        return SESSION_OUTDATED
+    session_hash = session.get(HASH_SESSION_KEY) or ""
+    # Hashes signed with a retired SECRET_KEY (SECRET_KEY_FALLBACKS) still log in, as in get_user.
+    expected = [user.get_session_auth_hash()]
+    expected += [user._get_session_auth_hash(secret=secret) for secret in settings.SECRET_KEY_FALLBACKS]
+    if any(constant_time_compare(session_hash, value) for value in expected):
+        return SESSION_CURRENT
+    return SESSION_OUTDATED

@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import json
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -441,6 +442,7 @@ def parse_args(argv):
     parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL in the servers")
     parser.add_argument("--db-name", default="chat_bench")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--keep-logs", action="store_true", help="kept anyway when a server logged an error")
     parser.add_argument("--json", type=Path, help="write every figure here")
     return parser.parse_args(argv)
 
@@ -505,11 +507,11 @@ def main(argv=None):
     for line in environment.machine_summary():
         print(line)
     print(f"database {env.db_name}, Redis prefix {env.prefix}, server logs in {run_dir}", flush=True)
-    environment.database_recreate(env.db_name)
-    environment.django_setup(env)
-    environment.migrate()
-    results = []
+    results, status = [], 1
     try:
+        environment.database_recreate(env.db_name)
+        environment.django_setup(env)
+        environment.migrate()
         for scenario in scenarios:
             started = time.monotonic()
             rooms = environment.rooms_create(
@@ -527,13 +529,19 @@ def main(argv=None):
                 print_run_report(scenario, processes, args, runs)
                 results += runs
         print_scale_out(results)
+        if args.json:
+            args.json.write_text(json.dumps(_jsonable(results, args), indent=1, default=str))
+        status = exit_status(results)
     finally:
         environment.redis_prefix_delete(env.prefix)
         if not args.keep_db:
             environment.database_drop(env.db_name)
-    if args.json:
-        args.json.write_text(json.dumps(_jsonable(results, args), indent=1, default=str))
-    return exit_status(results)
+        keep_logs = args.keep_logs or status != 0 or any(run["log_problems"] for run in results)
+        if keep_logs:
+            print(f"server logs kept in {run_dir}")
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return status
 
 
 def exit_status(results):

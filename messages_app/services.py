@@ -17,7 +17,6 @@ from rooms.moderation import ModerationRefused, member_ban, moderator_membership
 
 logger = logging.getLogger(__name__)
 
-MODERATING_ROLES = {Membership.Role.OWNER, Membership.Role.MODERATOR}
 Action, Source = ModerationAction.Action, ModerationAction.Source
 
 
@@ -80,7 +79,7 @@ def _check_rate_limit(*, room, author):
 def _check_slow_mode(*, room, membership):
     """Slow mode: one message per N seconds per member; owners and moderators are exempt."""
     seconds = room.slow_mode_seconds
-    if not seconds or membership.role in MODERATING_ROLES:
+    if not seconds or membership.can_moderate:
         return
     since = timezone.now() - timedelta(seconds=seconds)
     if Message.objects.filter(author=membership.user_id, room=room, created_at__gte=since).exists():

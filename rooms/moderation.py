@@ -38,8 +38,8 @@ def moderator_membership(*, room, actor, source):
         if not actor.is_staff:
             raise ModerationRefused("Only staff can moderate from the admin.")
         return None
-    membership = Membership.objects.filter(room=room, user=actor, banned_at__isnull=True).first()
-    if membership is None or membership.role not in (Membership.Role.OWNER, Membership.Role.MODERATOR):
+    membership = Membership.objects.filter(room=room, user=actor).first()
+    if membership is None or not membership.can_moderate:
         raise ModerationRefused("Only the room's owners and moderators can do that.")
     return membership
 
@@ -140,36 +140,46 @@ def _owner_or_staff(*, room, actor, source):
         raise ModerationRefused("Only the room's owners can promote and demote moderators.")
 
 
-@transaction.atomic
-def member_promote(*, room, user, actor, source, reason=""):
-    """Make a member a moderator (owners on the page, staff in the admin)."""
+def _change_role(*, room, user, actor, source, reason, role_from, role_to, action):
     _owner_or_staff(room=room, actor=actor, source=source)
     target = _target_membership(room=room, user=user)
-    if target.is_banned or target.role != Membership.Role.MEMBER:
-        raise ModerationRefused(f"{user.username} is not a plain member.")
-    target.role = Membership.Role.MODERATOR
+    if target.is_banned or target.role != role_from:
+        raise ModerationRefused(f"{user.username} is not a {role_from}.")
+    target.role = role_to
     target.save(update_fields=["role"])
-    record_action(
-        actor=actor, action=Action.PROMOTE, room=room, source=source, target_user=user, reason=reason
-    )
+    record_action(actor=actor, action=action, room=room, source=source, target_user=user, reason=reason)
     _members_changed(room)
     return target
+
+
+@transaction.atomic
+def member_promote(*, room, user, actor, source, reason=""):
+    """Make a plain member a moderator (owners on the page, staff in the admin)."""
+    return _change_role(
+        room=room,
+        user=user,
+        actor=actor,
+        source=source,
+        reason=reason,
+        role_from=Membership.Role.MEMBER,
+        role_to=Membership.Role.MODERATOR,
+        action=Action.PROMOTE,
+    )
 
 
 @transaction.atomic
 def member_demote(*, room, user, actor, source, reason=""):
     """Make a moderator a plain member again."""
-    _owner_or_staff(room=room, actor=actor, source=source)
-    target = _target_membership(room=room, user=user)
-    if target.role != Membership.Role.MODERATOR:
-        raise ModerationRefused(f"{user.username} is not a moderator.")
-    target.role = Membership.Role.MEMBER
-    target.save(update_fields=["role"])
-    record_action(
-        actor=actor, action=Action.DEMOTE, room=room, source=source, target_user=user, reason=reason
+    return _change_role(
+        room=room,
+        user=user,
+        actor=actor,
+        source=source,
+        reason=reason,
+        role_from=Membership.Role.MODERATOR,
+        role_to=Membership.Role.MEMBER,
+        action=Action.DEMOTE,
     )
-    _members_changed(room)
-    return target
 
 
 @transaction.atomic

@@ -19,7 +19,8 @@ from websockets.exceptions import ConnectionClosed
 
 from messages_app.models import Message
 from tests.factories import PASSWORD, MembershipFactory, RoomFactory
-from tests.test_cross_process import receive_until, room_socket, send_and_see_echo
+from tests.server_sockets import receive_until, room_socket
+from tests.test_cross_process import send_and_see_echo
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

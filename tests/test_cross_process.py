@@ -4,36 +4,24 @@ These tests speak to the servers over real sockets with the `websockets`
 client, as a browser's htmx ws extension would: JSON frames in, HTML out.
 """
 
-import asyncio
 import json
 import re
 import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.test import Client
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from messages_app.models import Message
 from tests.factories import MembershipFactory, RoomFactory
+from tests.server_sockets import RECEIVE_TIMEOUT_SECONDS, receive_until, room_socket, session_cookie
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("close_worker_thread_connections"),
 ]
 
-RECEIVE_TIMEOUT_SECONDS = 5
 MESSAGE_ID = re.compile(r'id="message-(\d+)"')
-
-
-def _session_cookie(user):
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
-session_cookie = sync_to_async(_session_cookie)
 
 
 @sync_to_async
@@ -45,35 +33,6 @@ def room_with_members(count):
 @sync_to_async
 def messages_in(room):
     return list(Message.objects.filter(room=room).order_by("id").values("id", "author_id", "body"))
-
-
-def room_socket(server, room, cookie, *, origin=None):
-    """A WebSocket to a room on one server, logged in with a session cookie."""
-    return connect(
-        f"{server.ws_url}/ws/rooms/{room.slug}/",
-        origin=origin or server.origin,
-        additional_headers={"Cookie": f"sessionid={cookie}"},
-        compression=None,
-        open_timeout=10,
-        close_timeout=2,
-    )
-
-
-async def receive_until(socket, predicate, *, timeout=RECEIVE_TIMEOUT_SECONDS):
-    """Read frames until one satisfies `predicate`; return it (and fail on timeout)."""
-    seen = []
-
-    async def read():
-        while True:
-            frame = await socket.recv()
-            seen.append(frame)
-            if predicate(frame):
-                return frame
-
-    try:
-        return await asyncio.wait_for(read(), timeout)
-    except TimeoutError:
-        pytest.fail(f"no matching frame within {timeout} s; frames seen: {seen!r}")
 
 
 def holds_message(body):

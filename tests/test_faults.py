@@ -26,13 +26,12 @@ import pytest
 import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.test import Client
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from messages_app.models import Message
 from tests.factories import MembershipFactory, RoomFactory
 from tests.live_server import HOST, database_url, free_port
+from tests.server_sockets import RECEIVE_TIMEOUT_SECONDS, receive_until, room_socket, session_cookie
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [
@@ -40,8 +39,6 @@ pytestmark = [
     pytest.mark.usefixtures("close_worker_thread_connections"),
 ]
 
-# Generous, for loaded machines: a frame that arrives returns at once.
-RECEIVE_TIMEOUT_SECONDS = 10
 MESSAGE_ID = re.compile(r'\bid="message-(\d+)"')
 CATCH_UP_NUDGE = 'id="catch-up"'
 COMPOSER_ERROR = re.compile(r'id="composer-errors"[^>]*>\s*<p[^>]*>\s*\S', re.DOTALL)
@@ -142,43 +139,8 @@ def room_with_members(count):
 
 
 @sync_to_async
-def session_cookie(user):
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
-@sync_to_async
 def saved_bodies(room):
     return list(Message.objects.filter(room=room).order_by("id").values_list("body", flat=True))
-
-
-def room_socket(server, room, cookie):
-    return connect(
-        f"{server.ws_url}/ws/rooms/{room.slug}/",
-        origin=server.origin,
-        additional_headers={"Cookie": f"sessionid={cookie}"},
-        compression=None,
-        open_timeout=10,
-        close_timeout=2,
-    )
-
-
-async def receive_until(socket, predicate, *, timeout=RECEIVE_TIMEOUT_SECONDS):
-    """Read frames until one satisfies `predicate`; return it (fail on timeout)."""
-    seen = []
-
-    async def read():
-        while True:
-            frame = await socket.recv()
-            seen.append(frame)
-            if predicate(frame):
-                return frame
-
-    try:
-        return await asyncio.wait_for(read(), timeout)
-    except TimeoutError:
-        pytest.fail(f"no matching frame within {timeout} s; frames seen: {seen!r}")
 
 
 async def receives(socket, predicate, *, within):

@@ -6,13 +6,10 @@ Not a test that `make test` runs (pytest collects only test_*.py): run it explic
 takes each page at desktop (1280 x 800) and phone (360 x 740) width, light and dark.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connections
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -21,6 +18,7 @@ from messages_app.services import message_post
 from messages_app.text import render_message_html
 from rooms.models import Membership
 from rooms.services import room_create, room_join
+from tests.browser.helpers import as_server_code, logged_in_context
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,20 +59,6 @@ def create_messages(room, people, lines):
     )
 
 
-def in_own_thread(function):
-    """Run server code (services that broadcast) in a thread of its own: the broadcast
-    (async_to_sync) cannot run beside Playwright's event loop in this one."""
-
-    def call_and_close():
-        try:
-            return function()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call_and_close).result()
-
-
 def demo_chat():
     """Four people, three public rooms and a private one, with unread messages and a mention."""
     people = {name: UserFactory(username=name) for name in ("alice", "bob", "carol", "dave")}
@@ -101,16 +85,6 @@ def demo_chat():
     return people, lobby
 
 
-def logged_in_context(new_context, server, user, **options):
-    client = Client()
-    client.force_login(user)
-    context = new_context(base_url=server.url, **options)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-    )
-    return context
-
-
 def shoot(page, name):
     page.wait_for_load_state("networkidle")
     page.evaluate("document.fonts.ready")
@@ -118,7 +92,7 @@ def shoot(page, name):
 
 
 def test_screenshots(asgi_server, new_context):
-    people, lobby = in_own_thread(demo_chat)
+    people, lobby = as_server_code(demo_chat)
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     # Someone else has the room open: the member list shows who is here now.
     bob_page = logged_in_context(new_context, asgi_server, people["bob"]).new_page()

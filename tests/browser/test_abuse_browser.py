@@ -3,9 +3,9 @@ rate limit says "slow down" and stays in the composer; logging out in one tab
 closes the room's live connection in another and says so."""
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
+from tests.browser.helpers import logged_in_context
 from tests.factories import MembershipFactory, RoomFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,16 +18,6 @@ def limited_server(asgi_server_factory):
     server = asgi_server_factory("browser-limited", env={"CHAT_RATE_LIMIT": "2/60"})
     yield server
     server.stop()
-
-
-def logged_in_context(new_context, server, user):
-    client = Client()
-    client.force_login(user)
-    context = new_context(base_url=server.url)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-    )
-    return context
 
 
 def open_room(context, room):

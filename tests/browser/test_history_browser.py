@@ -2,18 +2,16 @@
 a search result opening a message in its context, with newer messages loading below."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connections
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from messages_app.models import Message
 from messages_app.services import message_post
 from messages_app.text import render_message_html
+from tests.browser.helpers import as_server_code, logged_in_context
 from tests.factories import MembershipFactory, RoomFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,29 +38,9 @@ def old_messages(room, author, count, *, needle_at=None):
     return list(Message.objects.filter(room=room).order_by("id"))
 
 
-def post(room, author, body):
-    """message_post, from a thread of its own: Playwright's event loop runs in this
-    one, and the broadcast (async_to_sync) refuses to run beside it."""
-
-    def post_and_close():
-        try:
-            return message_post(room=room, author=author, body=body)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(post_and_close).result()
-
-
 def open_page_as(user, new_context, server, path):
     """A browser page logged in as `user` (a session made here, in the shared database)."""
-    client = Client()
-    client.force_login(user)
-    context = new_context(base_url=server.url)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-    )
-    page = context.new_page()
+    page = logged_in_context(new_context, server, user).new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(path)
     return page
@@ -120,10 +98,10 @@ def test_scrolling_up_loads_200_messages_back_to_the_oldest(asgi_server, new_con
 
     # Someone else writes while the reader is up in the history: the reader stays there.
     expect(page.locator(".jump-newest")).to_be_visible()
-    live = post(room, talker, "live while you read")
+    live = as_server_code(message_post, room=room, author=talker, body="live while you read")
     expect(page.locator(f"#message-{live.pk}")).to_have_count(1)
     expect(page.get_by_text("history message 000")).to_be_in_viewport()
-    post(room, talker, "and another one today")
+    as_server_code(message_post, room=room, author=talker, body="and another one today")
     expect(messages).to_have_count(202)
     expect(page.locator("#messages .day-separator:visible")).to_have_count(len(days_of(history)) + 1)
 
@@ -159,7 +137,7 @@ def test_a_search_result_opens_the_message_in_context_and_newer_messages_load_be
     expect(page.locator('#room[data-socket="open"]')).to_have_count(1)
 
     # A live message now would leave a gap below the loaded pages: it waits, hidden.
-    live = post(room, talker, "live during the visit")
+    live = as_server_code(message_post, room=room, author=talker, body="live during the visit")
     expect(page.locator(f"#message-{live.pk}")).to_be_hidden()
 
     scroll_messages(page, "bottom")
@@ -171,7 +149,7 @@ def test_a_search_result_opens_the_message_in_context_and_newer_messages_load_be
 
     # Now at the newest, new messages show and are followed.
     scroll_messages(page, "bottom")
-    newer = post(room, talker, "right after the gap closed")
+    newer = as_server_code(message_post, room=room, author=talker, body="right after the gap closed")
     expect(page.locator(f"#message-{newer.pk}")).to_be_in_viewport()
 
     # From the middle of history, "jump to newest" reloads the room at its newest.

@@ -5,9 +5,9 @@ their message arrives, or by itself a few seconds later)."""
 import re
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
+from tests.browser.helpers import logged_in_context
 from tests.factories import MembershipFactory, RoomFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,13 +18,7 @@ TYPING_SHOWN_MS = 6000  # as in chat.js
 
 
 def logged_in_page(new_context, server, user):
-    client = Client()
-    client.force_login(user)
-    context = new_context(base_url=server.url)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-    )
-    page = context.new_page()
+    page = logged_in_context(new_context, server, user).new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.clock.install()  # time flows as usual until a test fast-forwards it
     errors = []

@@ -3,16 +3,13 @@ member posts, edits and deletes; after the reconnect the page shows exactly the
 right messages, once each, in order. And a frame whose predecessor never arrived
 makes the page catch up."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connections
-from django.test import Client
 from playwright.sync_api import expect
 
 from messages_app.models import Message
 from messages_app.services import message_delete, message_edit, message_post
 from messages_app.text import render_message_html
+from tests.browser.helpers import as_server_code, logged_in_context
 from tests.factories import MembershipFactory, RoomFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,29 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TIMEOUT_MS = 20_000
 
 
-def as_server_code(service, **kwargs):
-    """Run a service as server code runs it: in a thread without an event loop
-    (Playwright's sync API keeps one in the test's thread, and broadcasting from
-    there would fail)."""
-
-    def call():
-        try:
-            return service(**kwargs)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call).result()
-
-
 def open_room_as(new_context, server, user, room):
-    client = Client()
-    client.force_login(user)
-    context = new_context(base_url=server.url)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-    )
-    page = context.new_page()
+    page = logged_in_context(new_context, server, user).new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"/rooms/{room.slug}/")
     expect(page.locator('#room[data-socket="open"]')).to_have_count(1, timeout=TIMEOUT_MS)

@@ -26,7 +26,7 @@ from config.security import CONTENT_SECURITY_POLICY
 from messages_app.models import Message, Report
 from messages_app.services import message_post
 from rooms.models import Membership
-from tests.browser.test_reconnect_browser import as_server_code
+from tests.browser.helpers import as_server_code
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
 from tests.xss_payloads import BREAKOUTS, EVIL_ORIGIN, NAME_PAYLOADS, PAYLOADS, SAMPLE
 

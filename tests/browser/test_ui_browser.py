@@ -4,17 +4,15 @@ mode, the live log staying quiet for history, and axe-core's accessibility check
 
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connections
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from messages_app.services import message_post
+from tests.browser.helpers import as_server_code, logged_in_context
 from tests.factories import PASSWORD, MembershipFactory, MessageFactory, RoomFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,28 +30,9 @@ AXE_PROBLEMS = """async () => (await axe.run()).violations
     .map(v => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map(n => n.target.join(" ")).join(", ")}`)"""
 
 
-def post(room, author, body):
-    """message_post from a thread of its own: Playwright's event loop runs in this
-    one, and the broadcast (async_to_sync) refuses to run beside it."""
-
-    def post_and_close():
-        try:
-            return message_post(room=room, author=author, body=body)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(post_and_close).result()
-
-
 def logged_in(new_context, server, user, *, viewport=DESKTOP, **options):
     """A browser context with a session for `user` (made here, in the shared database)."""
-    client = Client()
-    client.force_login(user)
-    context = new_context(base_url=server.url, viewport=viewport, **options)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-    )
+    context = logged_in_context(new_context, server, user, viewport=viewport, **options)
     context.set_default_timeout(TIMEOUT_MS)
     return context
 
@@ -190,7 +169,7 @@ def test_a_new_messages_pill_shows_while_scrolled_up_and_takes_the_reader_down(a
     expect(pill).to_be_hidden()
 
     # At the bottom, a new message is followed.
-    followed = post(room, talker, "followed at the bottom")
+    followed = as_server_code(message_post, room=room, author=talker, body="followed at the bottom")
     expect(page.locator(f"#message-{followed.pk}")).to_be_in_viewport()
     expect(pill).to_be_hidden()
 
@@ -198,7 +177,7 @@ def test_a_new_messages_pill_shows_while_scrolled_up_and_takes_the_reader_down(a
     page.locator("#messages").evaluate("list => { list.scrollTop = 0; }")
     expect(pill).to_be_visible()
     expect(pill).to_have_text(re.compile(r"^Jump to newest"), use_inner_text=True)
-    arrived = post(room, talker, "arrived while you were reading")
+    arrived = as_server_code(message_post, room=room, author=talker, body="arrived while you were reading")
     expect(page.locator(f"#message-{arrived.pk}")).to_have_count(1)
     expect(pill).to_have_text(re.compile(r"^New messages"), use_inner_text=True)
     expect(page.locator(f"#message-{arrived.pk}")).not_to_be_in_viewport()
@@ -269,7 +248,7 @@ def test_history_pages_go_into_the_live_log_while_it_is_quiet(asgi_server, new_c
     expect(page.locator("#messages > .message.continued")).to_have_count(79)
     expect(log).to_have_attribute("aria-live", "polite")
     expect(log).not_to_have_attribute("aria-busy", "true")
-    live = post(room, talker, "a new one")
+    live = as_server_code(message_post, room=room, author=talker, body="a new one")
     expect(page.locator(f"#message-{live.pk}")).to_have_count(1)
 
     insertions = page.evaluate("window.insertions")
@@ -461,7 +440,7 @@ def test_axe_finds_no_serious_or_critical_problem(asgi_server, new_context, sche
     MessageFactory(room=room, author=friend, body="Tomatoes are **ripe**; see `notes.txt`")
     MessageFactory(room=room, author=me, body="Lovely, I will pick some tomatoes")
     MessageFactory(room=other_room, author=friend, body="unread here")
-    post(room, friend, f"@{me.username} did you see the tomatoes?")
+    as_server_code(message_post, room=room, author=friend, body=f"@{me.username} did you see the tomatoes?")
     desktop_pages = {"directory": "/", "room": f"/rooms/{room.slug}/", "search": "/search/?q=tomatoes"}
     phone_pages = {"room": desktop_pages["room"]}  # the layout that changes most on a phone
     problems = {}

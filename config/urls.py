@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("healthz", healthz, name="healthz"),
+    path("", include("accounts.urls")),
     path("", include("messages_app.urls")),
     path("", include("rooms.urls")),
 ]

@@ -139,6 +139,7 @@ def global_values(room, dead_link):
         "content_type_id": ContentType.objects.get_for_model(Room).pk,
         "id": 1,
         "app_label": "rooms",
+        "name": "theme",  # accounts/urls.py: preferences/<name>/
         "uidb36": "1",
         "key": "set-1-key",
         "url": "nowhere/",

@@ -72,6 +72,7 @@ class World:
             "content_type_id": ContentType.objects.get_for_model(Room).pk,
             "id": self.bob.pk,
             "app_label": "rooms",
+            "name": "theme",  # accounts/urls.py: preferences/<name>/
             "uidb36": "1",
             "key": "set-1-key",
             "url": "nowhere/",

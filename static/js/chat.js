@@ -59,6 +59,7 @@
     form.dataset.draft = form.elements.body.value;
     // Not form.reset(): that would bring back a draft the page was rendered with.
     form.elements.body.value = "";
+    form.elements.body.focus({ preventScroll: true }); // also after a click on Send
   });
 
   document.addEventListener("htmx:wsAfterMessage", function (event) {
@@ -78,18 +79,6 @@
     event.preventDefault();
     if (field.value.trim()) field.form.requestSubmit();
   });
-
-  // Per-viewer looks come from one CSS rule keyed on the viewer's id, so the
-  // fragments stay the same for everyone (and are rendered once).
-  function styleOwnMessages() {
-    var me = document.body.dataset.user;
-    if (!me || !document.styleSheets.length) return;
-    var mine = '.message[data-author="' + me + '"]';
-    var sheet = document.styleSheets[0];
-    sheet.insertRule(mine + " { background: var(--mine); }", sheet.cssRules.length);
-    sheet.insertRule(mine + " .edit-button, " + mine + " .delete-button { display: inline-block; }", sheet.cssRules.length);
-    sheet.insertRule(".room " + mine + " .message-actions .report-button { display: none; }", sheet.cssRules.length);
-  }
 
   // Reading live messages while the tab is visible and scrolled to the newest
   // marks the room read, at most once a second; every tab of the user follows.
@@ -318,6 +307,8 @@
     if (!list || !event.target.closest || !event.target.closest(".jump-newest") || !reachesNewest(list)) return;
     event.preventDefault();
     scrollToNewest();
+    var field = document.getElementById("composer-body");
+    if (field) field.focus({ preventScroll: true });
   });
 
   // Nothing lost. Postgres is the record and ids the order: after a reconnect, or
@@ -413,6 +404,5 @@
     queued.forEach(postInstead);
   });
 
-  document.addEventListener("DOMContentLoaded", styleOwnMessages);
   document.addEventListener("DOMContentLoaded", showFirstView);
 })();

@@ -1,6 +1,7 @@
 """The interface in a real browser: sign-up to chatting from the keyboard, the
-"New messages" pill, the reconnect banner, the phone layout and its drawers, dark
-mode, the live log staying quiet for history, and axe-core's accessibility check."""
+"New messages" pill, the reconnect banner, the phone layout and its drawers (popovers),
+dark mode (a cookie), the live log staying quiet for history, and axe-core's
+accessibility check."""
 
 import re
 import uuid
@@ -26,7 +27,7 @@ DARK_BACKGROUND = "rgb(19, 20, 24)"
 # Policy refuses the inline <script> that page.add_script_tag would add.
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 AXE_PROBLEMS = """async () => (await axe.run()).violations
-    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .filter(v => v.impact === "moderate" || v.impact === "serious" || v.impact === "critical")
     .map(v => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map(n => n.target.join(" ")).join(", ")}`)"""
 
 
@@ -142,6 +143,19 @@ def test_sign_up_create_invite_and_chat_both_ways_from_the_keyboard(asgi_server,
         )
     hues = {alice.locator(".message .avatar").nth(i).get_attribute("class") for i in range(2)}
     assert len(hues) == 2, "Alice and Bob get different colours"
+    # The same fragment on both pages; the viewer's stylesheet (viewer.css) marks what is theirs.
+    alice_message_there = bob.locator("#messages > .message").nth(2)
+    alice_message_there.hover()
+    expect(alice_message_there.locator(".report-button")).to_be_visible()
+    expect(alice_message_there.locator(".edit-button")).to_be_hidden()
+    own = alice.locator("#messages > .message").nth(2)
+    alice.locator("#invite-panel summary").click()  # closed: it lies over the messages
+    own.hover()
+    expect(own.locator(".edit-button")).to_be_visible()
+    expect(own.locator(".report-button")).to_be_hidden()
+    assert own.evaluate("m => getComputedStyle(m).backgroundColor") != alice_message_there.evaluate(
+        "m => getComputedStyle(m).backgroundColor"
+    )
 
     # A counter appears near the 4,000-character limit; the box grows, up to a point.
     count = alice.locator("#composer-count")
@@ -298,29 +312,34 @@ def test_phone_layout_fits_360_pixels_and_its_panels_open_and_close(asgi_server,
     wait_for_open_socket(page)
 
     def toggle(name):
-        return page.locator(f'.panel-toggle[data-panel="{name}"]')
+        return page.locator(f'.panel-toggle[popovertarget="{name}"]')
+
+    def is_open(name):
+        return page.evaluate("name => document.getElementById(name).matches(':popover-open')", name)
 
     sidebar, members, tools = page.locator("#sidebar"), page.locator("#members"), page.locator("#room-tools")
     for panel in (sidebar, members, tools):
         expect(panel).to_be_hidden()
     expect(page.locator("#composer-body")).to_be_in_viewport()
+    expect(page.locator("#members-fold")).to_be_hidden()  # the wide screens' control
 
     # The rooms drawer: opened by its button, closed with Escape (the focus goes back).
-    expect(toggle("sidebar")).to_have_attribute("aria-expanded", "false")
     toggle("sidebar").click()
     expect(sidebar).to_be_in_viewport()
-    expect(toggle("sidebar")).to_have_attribute("aria-expanded", "true")
+    assert is_open("sidebar")
     expect(sidebar.locator(f'a[data-room="{room.slug}"]')).to_be_visible()
+    page.keyboard.press("Tab")  # the next stop after the button is the drawer's first link
+    assert page.evaluate("document.activeElement.closest('#sidebar') !== null")
     page.keyboard.press("Escape")
     expect(sidebar).to_be_hidden()
-    expect(toggle("sidebar")).to_have_attribute("aria-expanded", "false")
-    assert page.evaluate("document.activeElement.dataset.panel") == "sidebar"
+    assert not is_open("sidebar")
+    assert page.evaluate("document.activeElement.getAttribute('popovertarget')") == "sidebar"
 
     # The member drawer: closed by a tap beside it.
     toggle("members").click()
     expect(members).to_be_in_viewport()
     expect(members.locator("li[data-user]")).to_have_count(4)
-    page.locator(".drawer-scrim").click(position={"x": 20, "y": 400})
+    page.mouse.click(20, 400)
     expect(members).to_be_hidden()
 
     # The room's tools (search, invite, settings, leave): its button opens and closes them.
@@ -345,9 +364,10 @@ def test_phone_layout_fits_360_pixels_and_its_panels_open_and_close(asgi_server,
     expect(page.locator("#messages > .message").last).to_contain_text("sent from a phone")
     assert page_width(page) <= 360
 
-    # A tablet: the sidebar is back in the layout, the member list still a drawer.
+    # A tablet: the sidebar is back in the layout, closed popover or not; the member list still a drawer.
     page.set_viewport_size({"width": 820, "height": 1000})
     expect(sidebar).to_be_in_viewport()
+    assert not is_open("sidebar")
     expect(toggle("sidebar")).to_be_hidden()
     expect(page.locator("#messages")).to_be_in_viewport()
     assert page.locator("#messages").bounding_box()["x"] >= sidebar.bounding_box()["width"]
@@ -362,16 +382,20 @@ def test_the_member_list_folds_away_on_wide_screens_and_stays_folded(asgi_server
     room = RoomFactory()
     member = MembershipFactory(room=room).user
     page = open_room(logged_in(new_context, asgi_server, member), room)
-    members, toggle = page.locator("#members"), page.locator('.panel-toggle[data-panel="members"]')
+    members, toggle = page.locator("#members"), page.locator("#members-fold button")
     expect(members).to_be_visible()
     expect(toggle).to_have_attribute("aria-expanded", "true")
-    expect(page.locator('.panel-toggle[data-panel="sidebar"]')).to_be_hidden()  # the sidebar is always there
+    expect(page.locator(".panel-toggle")).to_have_count(3)
+    for drawer_button in page.locator(".panel-toggle").all():  # the panels are all in the layout
+        expect(drawer_button).to_be_hidden()
     wide = page.locator("#messages").bounding_box()["width"]
 
     toggle.click()
     expect(members).to_be_hidden()
     expect(toggle).to_have_attribute("aria-expanded", "false")
+    assert focused_id(page) == "members-fold-button"  # the form was swapped, the focus kept
     assert page.locator("#messages").bounding_box()["width"] > wide
+    expect(page.locator('#room[data-socket="open"]')).to_have_count(1)  # no reload
     page.reload()
     expect(members).to_be_hidden()
     expect(toggle).to_have_attribute("aria-expanded", "false")
@@ -379,6 +403,7 @@ def test_the_member_list_folds_away_on_wide_screens_and_stays_folded(asgi_server
     expect(members).to_be_visible()
     page.reload()
     expect(members).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
 
 
 THEME_WHEN_BODY_STARTS = """
@@ -396,43 +421,68 @@ def test_dark_mode_follows_the_system_and_the_toggle_is_remembered(asgi_server, 
     context = logged_in(new_context, asgi_server, member, color_scheme="light")
     context.add_init_script(THEME_WHEN_BODY_STARTS)
     page = context.new_page()
-    toggle = page.locator(".theme-toggle")
+    errors = []
+    page.on("console", lambda message: message.type in ("error", "warning") and errors.append(message.text))
+    to_dark = page.get_by_role("button", name="Dark mode")
+    to_light = page.get_by_role("button", name="Light mode")
 
     def background():
         return page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
 
-    page.goto("/")
-    assert background() == LIGHT_BACKGROUND
-    expect(toggle).to_have_attribute("aria-pressed", "false")
-    expect(toggle).to_have_accessible_name("Dark mode")
-    toggle.click()
-    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
-    expect(toggle).to_have_attribute("aria-pressed", "true")
-    assert background() == DARK_BACKGROUND
-
     page.goto(f"/rooms/{room.slug}/")
+    wait_for_open_socket(page)
+    assert background() == LIGHT_BACKGROUND
+    expect(to_light).to_have_count(0)  # only the button that changes the look is shown
+    to_dark.click()
+    expect(to_light).to_be_visible()
+    expect(to_dark).to_have_count(0)
+    assert background() == DARK_BACKGROUND
+    assert focused_id(page) == "" and page.evaluate("document.activeElement.value") == "light"  # kept
+    expect(page.locator('#room[data-socket="open"]')).to_have_count(1)  # switched in place: no reload
+
+    page.goto("/")
     assert page.evaluate("window.themeAtFirstPaint") == "dark"  # set before the body: no light flash
     assert background() == DARK_BACKGROUND
     page.reload()
-    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(to_light).to_be_visible()
     assert background() == DARK_BACKGROUND
-    toggle.click()
-    expect(toggle).to_have_attribute("aria-pressed", "false")
+    to_light.click()
+    expect(to_dark).to_be_visible()
+    assert background() == LIGHT_BACKGROUND
     page.reload()
     assert page.evaluate("window.themeAtFirstPaint") == "light"
     assert background() == LIGHT_BACKGROUND
+    assert errors == []
 
-    # No choice made: the system's scheme.
+    # No choice made: the system's scheme, and the switch offers the other one.
     dark_system = logged_in(new_context, asgi_server, member, color_scheme="dark").new_page()
     dark_system.goto("/")
-    expect(dark_system.locator(".theme-toggle")).to_have_attribute("aria-pressed", "true")
+    expect(dark_system.get_by_role("button", name="Light mode")).to_be_visible()
+    expect(dark_system.get_by_role("button", name="Dark mode")).to_have_count(0)
     assert (
         dark_system.evaluate("getComputedStyle(document.documentElement).backgroundColor") == DARK_BACKGROUND
     )
 
 
+def test_without_javascript_the_drawers_and_the_theme_still_work(asgi_server, new_context):
+    """Popovers and plain forms: nothing here needs a script."""
+    room = RoomFactory()
+    member = MembershipFactory(room=room).user
+    context = logged_in(new_context, asgi_server, member, viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"/rooms/{room.slug}/")
+    page.locator('.panel-toggle[popovertarget="members"]').click()
+    expect(page.locator("#members")).to_be_in_viewport()
+    page.keyboard.press("Escape")
+    expect(page.locator("#members")).to_be_hidden()
+    page.get_by_role("button", name="Dark mode").click()  # a POST answered by a redirect back
+    expect(page).to_have_url(re.compile(rf"/rooms/{room.slug}/$"))
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    expect(page.get_by_role("button", name="Light mode")).to_be_visible()
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_axe_finds_no_serious_or_critical_problem(asgi_server, new_context, scheme):
+def test_axe_finds_no_moderate_serious_or_critical_problem(asgi_server, new_context, scheme):
     room = RoomFactory(topic="Everything about the garden")
     other_room = RoomFactory(is_private=True)
     me, friend = MembershipFactory(room=room).user, MembershipFactory(room=room).user

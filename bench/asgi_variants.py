@@ -1,23 +1,26 @@
-"""The app's ASGI application with proposed changes applied, to measure them
-before anyone edits the app. Used only by `python -m bench.fanout --variant ...`.
+"""The app's ASGI application with a change applied or undone, to measure it against
+the app as it is. Used only by `python -m bench.fanout --variant ...`.
 
 BENCH_VARIANTS, comma separated:
-    gc-freeze     after start-up, gc.freeze() moves every object alive (Django, the
-                  templates, the app) into a generation the collector never scans
-                  again, so its full collections (the p99 tail) get cheaper
-    parallel-db   the room consumer's database calls run on a pool of threads
-                  (thread_sensitive=False, one pooled connection each) instead of
-                  the one thread that all sync code of a process shares
-    post-in-task  the room consumer handles a frame from its browser in a task of
-                  its own, so that while its message is being saved the socket
-                  still receives the room's frames (a consumer handles one event
-                  at a time: awaiting the post holds back every frame to the sender)
+    gc-freeze         after start-up, gc.freeze() moves every object alive (Django, the
+                      templates, the app) into a generation the collector never scans
+                      again, so its full collections (the p99 tail) get cheaper
+    shared-db-thread  undoes a change: the room consumer's queries run on the one thread
+                      that all thread-sensitive sync code of a process shares (as before
+                      messages_app.consumers.in_db_thread), not on a pool of threads
+    frames-inline     undoes a change: the room consumer handles a frame from its browser
+                      before anything else (as before RoomConsumer.receive handed it to a
+                      task), so while its message is saved no frame reaches that socket
+    gc-default        undoes a change: Python's default collector thresholds (700, 10, 10)
+                      instead of config.asgi.GC_THRESHOLDS
+    gc-log            prints every collection that took over 5 ms to the server's log
+                      (how the full collections' pauses were found)
 """
 
-import asyncio
-import functools
 import gc
 import os
+import sys
+import time
 
 from channels.db import database_sync_to_async
 
@@ -26,20 +29,30 @@ from messages_app import consumers
 
 VARIANTS = {name for name in os.environ.get("BENCH_VARIANTS", "").split(",") if name}
 
-if "parallel-db" in VARIANTS:
-    consumers.database_sync_to_async = functools.partial(database_sync_to_async, thread_sensitive=False)
+if "shared-db-thread" in VARIANTS:
+    consumers.in_db_thread = database_sync_to_async
 
-if "post-in-task" in VARIANTS:
-    _receive = consumers.RoomConsumer.receive
-    _running = set()
+if "frames-inline" in VARIANTS:
 
-    async def receive_in_task(self, text_data=None, bytes_data=None):
-        task = asyncio.create_task(_receive(self, text_data=text_data, bytes_data=bytes_data))
-        _running.add(task)
-        task.add_done_callback(_running.discard)
+    async def receive_inline(self, text_data=None, bytes_data=None):
+        await self.handle_frame(text_data, bytes_data)
 
-    consumers.RoomConsumer.receive = receive_in_task
+    consumers.RoomConsumer.receive = receive_inline
 
 if "gc-freeze" in VARIANTS:
     gc.collect()
     gc.freeze()
+
+if "gc-default" in VARIANTS:
+    gc.set_threshold(700, 10, 10)
+
+if "gc-log" in VARIANTS:
+    _started = []
+
+    def _log_slow_collection(phase, info):
+        if phase == "start":
+            _started[:] = [time.perf_counter()]
+        elif _started and (took_ms := (time.perf_counter() - _started[0]) * 1000) > 5:
+            print(f"GC gen{info['generation']} {took_ms:.1f} ms", file=sys.stderr, flush=True)
+
+    gc.callbacks.append(_log_slow_collection)

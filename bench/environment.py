@@ -55,7 +55,7 @@ class BenchEnvironment:
             "DATABASE_URL": self.database_url,
             "REDIS_URL": REDIS_URL,
             "CHANNEL_LAYER_PREFIX": self.prefix,
-            "BENCH_LAYER": self.layer,
+            "CHANNEL_LAYER_BACKEND": self.layer,
             "SECURE_SSL_REDIRECT": "0",
             "SESSION_COOKIE_SECURE": "0",
             "CSRF_COOKIE_SECURE": "0",

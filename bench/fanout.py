@@ -436,8 +436,8 @@ def parse_args(argv):
         "--variant",
         action="append",
         default=[],
-        choices=["gc-freeze", "parallel-db", "post-in-task"],
-        help="measure a proposed change (bench/asgi_variants.py); repeatable",
+        choices=["gc-freeze", "gc-default", "gc-log", "shared-db-thread", "frames-inline"],
+        help="measure a change applied or undone (bench/asgi_variants.py); repeatable",
     )
     parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL in the servers")
     parser.add_argument("--db-name", default="chat_bench")
@@ -477,9 +477,11 @@ def _with_overrides(scenario, args, socket_limit):
 
 
 def socket_limit(args):
-    """Sockets one run may open: the open-file limit, shared by the server and client ends."""
-    soft = environment.raise_open_file_limit(2 * args.max_sockets + 1000)
-    return max(10, (soft - 500) // 2)
+    """Sockets one run may open: the open-file limit of one process (a server process holds
+    every socket of a 1-process run; each load generator worker holds its share), less room
+    for its Postgres and Redis connections and files."""
+    soft = environment.raise_open_file_limit(args.max_sockets + 1000)
+    return max(10, soft - 500)
 
 
 def stop_on_sigterm():

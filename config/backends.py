@@ -13,7 +13,8 @@ def backend_summary():
         database = f"Postgres {db.get('HOST') or 'socket'}:{db.get('PORT') or 5432}/{db['NAME']} ({pooled})"
     # By its configuration, not its class name: the project's layer subclasses channels-redis's.
     if "hosts" in settings.CHANNEL_LAYERS["default"].get("CONFIG", {}):
-        channel_layer = "Redis (channels-redis): several server processes can share it"
+        layer_class = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+        channel_layer = f"Redis (channels-redis, {layer_class}): several server processes can share it"
     else:
         channel_layer = "in-memory: one server process only (set REDIS_URL for Redis)"
     return [f"Database: {database}", f"Channel layer: {channel_layer}"]

@@ -99,8 +99,10 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
-            "max_size": int(os.environ.get("DATABASE_POOL_MAX", "10")),
+            # Every room socket query takes one for a few round trips and a commit: rooms of
+            # 10 at 100 messages/s kept 10 busy, and messages queued (docs/performance.md).
+            "min_size": int(os.environ.get("DATABASE_POOL_MIN", "4")),
+            "max_size": int(os.environ.get("DATABASE_POOL_MAX", "20")),
             # Postgres down: a send fails after this long with a visible error (draft kept).
             "timeout": int(os.environ.get("DATABASE_POOL_TIMEOUT", "5")),
             # Reconnection attempts back off exponentially (1, 2, 4, 8 s...): giving up after
@@ -117,18 +119,26 @@ else:
         }
     }
 
+# Threads the room sockets' queries run on (messages_app.consumers): one per pooled
+# connection on Postgres; one on SQLite, which takes one writer at a time anyway.
+_pool = DATABASES["default"].get("OPTIONS", {}).get("pool")
+CHAT_DB_THREADS = _pool["max_size"] if _pool else 1
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ---------------------------------------------------------
 # Redis when REDIS_URL is set (required for more than one server process).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Every Redis key of the app starts with this: the channel layer's, the cache's
+# ("<prefix>:cache"), presence's and the rate limits'. Runs sharing a Redis differ here.
+REDIS_KEY_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX", "chat")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "config.channel_layer.ResilientRedisChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "chat"),
+                "prefix": REDIS_KEY_PREFIX,
                 # One Redis list per process carries every socket's frames;
                 # the default of 100 silently drops frames under bursts.
                 "capacity": 1500,
@@ -138,6 +148,12 @@ if REDIS_URL:
             },
         }
     }
+    if os.environ.get("CHANNEL_LAYER_BACKEND", "core") == "pubsub":
+        # Redis pub/sub instead of lists: measured against the core layer in
+        # docs/performance.md. No capacity, no group expiry, no outage recovery nudge.
+        _layer = CHANNEL_LAYERS["default"]
+        _layer["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
+        _layer["CONFIG"] = {key: _layer["CONFIG"][key] for key in ("hosts", "prefix")}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -150,7 +166,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"{CHANNEL_LAYERS['default']['CONFIG']['prefix']}:cache",
+            "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }

@@ -1,10 +1,13 @@
 """The room socket: thin glue between a browser page and the services."""
 
 import asyncio
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from accounts.selectors import SESSION_ENDED, SESSION_OUTDATED, session_login_state
@@ -18,12 +21,17 @@ from rooms.services import membership_mark_read
 
 logger = logging.getLogger(__name__)
 
-try:  # what uvicorn raises when a consumer writes to a socket that has just closed
+try:  # what uvicorn raises when a consumer writes to a socket that has closed
     from uvicorn.protocols.utils import ClientDisconnected as ClientGone
 except ImportError:  # another ASGI server
 
     class ClientGone(Exception):
         pass
+
+
+# ...and what it raises while the socket is half closed (the server sent its close frame,
+# the browser has not answered yet).
+HALF_CLOSED = "after sending 'websocket.close'"
 
 
 # Close codes of the contract (design.md section 3). The handshake is accepted
@@ -40,14 +48,46 @@ CLOSE_RECONNECT = 1012  # reconnected too: the new handshake reads the browser's
 PASSWORD_RECHECK_SECONDS = 1
 
 SEND_FAILED = "That did not work. Please try again in a moment."
+# Frames from one browser waiting behind the one being handled; past this, the socket
+# stops reading (backpressure) instead of queueing without bound.
+MAX_QUEUED_FRAMES = 16
+
+# The consumers' queries run on threads of their own, one pooled connection each,
+# rather than on the single thread that all thread-sensitive sync code of a process
+# shares: there every save waited for every other (docs/performance.md, rooms).
+# As many threads as the pool has connections, so a thread never waits for one.
+_db_threads = ThreadPoolExecutor(max_workers=settings.CHAT_DB_THREADS, thread_name_prefix="db")
+in_db_thread = functools.partial(database_sync_to_async, thread_sensitive=False, executor=_db_threads)
 
 
 def composer_errors_html(error=""):
     return render_to_string("messages_app/partials/composer_errors.html", {"error": error})
 
 
+@functools.cache
+def composer_cleared_html():
+    """The answer to every saved message: the same fragment each time, rendered once."""
+    return composer_errors_html()
+
+
 def _sidebar(user):
     return {membership.room_id: membership for membership in membership_list_for_user(user=user)}
+
+
+def unless_closed(send):
+    """The socket may close (the server refused an oversized frame, the user signed out)
+    while one of its frames is still being answered: that answer has nowhere to go."""
+
+    async def send_unless_closed(message):
+        try:
+            await send(message)
+        except ClientGone:
+            pass
+        except RuntimeError as error:
+            if HALF_CLOSED not in str(error):
+                raise
+
+    return send_unless_closed
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -56,13 +96,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
     presence = None
     group_refresher = None
 
+    async def __call__(self, scope, receive, send):
+        await super().__call__(scope, receive, unless_closed(send))
+
     async def connect(self):
+        self.frames_in_hand = set()
+        self.frame_turn = asyncio.Lock()
         self.user = self.scope["user"]
         slug = self.scope["url_route"]["kwargs"]["slug"]
         if not self.user.is_authenticated:
             await self.refuse(CLOSE_NOT_LOGGED_IN, slug, notice="signed_out")
             return
-        access = await database_sync_to_async(room_access)(slug=slug, user=self.user)
+        access = await in_db_thread(room_access)(slug=slug, user=self.user)
         if access is None:
             await self.refuse(CLOSE_NOT_FOUND, slug)
             return
@@ -73,7 +118,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.refuse(CLOSE_TOO_MANY_SOCKETS, slug, notice="too_many_sockets")
             return
         self.room = access.room
-        self.sidebar = await database_sync_to_async(_sidebar)(self.user)
+        self.sidebar = await in_db_thread(_sidebar)(self.user)
         # Accept only once subscribed: an open socket never misses a broadcast.
         if not await self.follow_groups(self.wanted_groups()):
             await self.refuse(CLOSE_TRY_AGAIN, slug)
@@ -147,6 +192,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.room is None:
             return
+        # The browser may have closed right after sending: its frames are still saved.
+        await asyncio.gather(*self.frames_in_hand, return_exceptions=True)
         if self.group_refresher is not None:
             self.group_refresher.cancel()
         try:
@@ -163,6 +210,20 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # --- frames from the browser ---------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
+        """Handle the frame in a task of its own, so that while a message is saved this
+        socket still gets the room's frames; frames of one socket are handled one at a
+        time, in the order they came (a user's messages keep their order)."""
+        task = asyncio.create_task(self.handle_in_turn(text_data, bytes_data))
+        self.frames_in_hand.add(task)
+        task.add_done_callback(self.frames_in_hand.discard)
+        if len(self.frames_in_hand) > MAX_QUEUED_FRAMES:
+            await task
+
+    async def handle_in_turn(self, text_data, bytes_data):
+        async with self.frame_turn:
+            await self.handle_frame(text_data, bytes_data)
+
+    async def handle_frame(self, text_data, bytes_data):
         if not self.groups_joined:
             return  # a frame that raced a refusal
         if text_data is None:
@@ -179,35 +240,29 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await getattr(self, f"do_{frame.action}")(frame)
         except (FrameError, MessageRejected) as refusal:
             await self.send_error(str(refusal))
-        except ClientGone:
-            pass  # the page closed while we answered it: nothing left to tell
         except Exception:
             logger.exception("socket action failed room=%s user=%s", self.room.slug, self.user.username)
             await self.send_error(SEND_FAILED)
 
     async def do_post(self, frame):
-        message = await database_sync_to_async(message_post)(
+        message = await in_db_thread(message_post)(
             room=self.room, author=self.user, body=frame.body, client_id=frame.client_id
         )
         if not getattr(message, "broadcast_ok", True):  # the layer is down: the sender still sees it
             context = {"message": message, "room": self.room}
             await self.send(text_data=render_to_string("messages_app/partials/message_oob.html", context))
-        await self.send(text_data=composer_errors_html())
+        await self.send(text_data=composer_cleared_html())
 
     async def do_edit(self, frame):
-        await database_sync_to_async(message_edit)(
+        await in_db_thread(message_edit)(
             room=self.room, user=self.user, message_id=frame.message_id, body=frame.body
         )
 
     async def do_delete(self, frame):
-        await database_sync_to_async(message_delete)(
-            room=self.room, user=self.user, message_id=frame.message_id
-        )
+        await in_db_thread(message_delete)(room=self.room, user=self.user, message_id=frame.message_id)
 
     async def do_read(self, frame):
-        await database_sync_to_async(membership_mark_read)(
-            room=self.room, user=self.user, message_id=frame.message_id
-        )
+        await in_db_thread(membership_mark_read)(room=self.room, user=self.user, message_id=frame.message_id)
 
     async def do_typing(self, frame):
         await self.presence.typing()
@@ -240,7 +295,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def rooms_changed(self, event):
         """The user joined or left a room elsewhere: follow the new set of rooms."""
-        self.sidebar = await database_sync_to_async(_sidebar)(self.user)
+        self.sidebar = await in_db_thread(_sidebar)(self.user)
         if not await self.follow_groups(self.wanted_groups()):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
@@ -278,7 +333,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def session_state(self):
         session = {"session_key": self.scope["session"].session_key, "user_id": self.user.pk}
-        return await database_sync_to_async(session_login_state)(**session)
+        return await in_db_thread(session_login_state)(**session)
 
     async def close_signed_out(self):
         logger.info("socket closed by sign-out room=%s user=%s", self.room.slug, self.user.username)

@@ -106,8 +106,7 @@ class MemorySendCounter:
 def send_counter():
     """Redis when the project has one (several processes share it), else this process's memory."""
     if settings.REDIS_URL:
-        prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "asgi")
-        return RedisSendCounter(url=settings.REDIS_URL, prefix=prefix)
+        return RedisSendCounter(url=settings.REDIS_URL, prefix=settings.REDIS_KEY_PREFIX)
     return MemorySendCounter()
 
 

@@ -10,10 +10,11 @@ only move the highlighting, never inject HTML.
 import re
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchVectorField
+from django.db.models.expressions import RawSQL
 
-# Must equal the expression of the index made by migration 0004_message_body_search
-# (to_tsvector('english', COALESCE(body, ''))), or Postgres cannot use the index.
+# The configuration of the stored column search_document (migration 0006):
+# to_tsvector('english', COALESCE(body, '')), GIN-indexed, with statistics of its own.
 SEARCH_CONFIG = "english"
 MATCH_START = "\ue000"
 MATCH_STOP = "\ue001"
@@ -28,8 +29,10 @@ class ExcerptPart:
     is_match: bool = False
 
 
-def search_vector():
-    return SearchVector("body", config=SEARCH_CONFIG)
+def search_document():
+    """The body's stored tsvector. Not a model field (SQLite has no such column), so
+    named in SQL; the one table it can belong to is the message table."""
+    return RawSQL('"messages_app_message"."search_document"', [], output_field=SearchVectorField())
 
 
 def search_query(query):

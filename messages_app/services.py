@@ -127,7 +127,8 @@ def _save_new_message(*, room, author, body, client_id):
     message = Message(room=room, author=author, body=body, client_id=client_id)
     mentioned_ids = _render(message, room=room)
     message.save()
-    message.mentions.set(mentioned_ids)
+    if mentioned_ids:  # a new message has none yet: no query to find that out
+        message.mentions.add(*mentioned_ids)
     # Pages compare this with the newest message they show: a mismatch means a
     # missed frame, and they catch up.
     earlier = Message.objects.filter(room=room, id__lt=message.pk).order_by("-id")

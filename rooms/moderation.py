@@ -140,8 +140,16 @@ def _owner_or_staff(*, room, actor, source):
         raise ModerationRefused("Only the room's owners can promote and demote moderators.")
 
 
-def _change_role(*, room, user, actor, source, reason, role_from, role_to, action):
+# A role change: the role it takes a member from, and the role it gives.
+ROLE_CHANGES = {
+    Action.PROMOTE: (Membership.Role.MEMBER, Membership.Role.MODERATOR),
+    Action.DEMOTE: (Membership.Role.MODERATOR, Membership.Role.MEMBER),
+}
+
+
+def _change_role(*, room, user, actor, source, reason, action):
     _owner_or_staff(room=room, actor=actor, source=source)
+    role_from, role_to = ROLE_CHANGES[action]
     target = _target_membership(room=room, user=user)
     if target.is_banned or target.role != role_from:
         raise ModerationRefused(f"{user.username} is not a {role_from}.")
@@ -156,30 +164,14 @@ def _change_role(*, room, user, actor, source, reason, role_from, role_to, actio
 def member_promote(*, room, user, actor, source, reason=""):
     """Make a plain member a moderator (owners on the page, staff in the admin)."""
     return _change_role(
-        room=room,
-        user=user,
-        actor=actor,
-        source=source,
-        reason=reason,
-        role_from=Membership.Role.MEMBER,
-        role_to=Membership.Role.MODERATOR,
-        action=Action.PROMOTE,
+        room=room, user=user, actor=actor, source=source, reason=reason, action=Action.PROMOTE
     )
 
 
 @transaction.atomic
 def member_demote(*, room, user, actor, source, reason=""):
     """Make a moderator a plain member again."""
-    return _change_role(
-        room=room,
-        user=user,
-        actor=actor,
-        source=source,
-        reason=reason,
-        role_from=Membership.Role.MODERATOR,
-        role_to=Membership.Role.MEMBER,
-        action=Action.DEMOTE,
-    )
+    return _change_role(room=room, user=user, actor=actor, source=source, reason=reason, action=Action.DEMOTE)
 
 
 @transaction.atomic

@@ -36,6 +36,7 @@ import asyncio
 import functools
 import logging
 import math
+import random
 import threading
 import time
 import weakref
@@ -59,6 +60,8 @@ ANNOUNCE_GAP_SECONDS = 0.25
 STOP_TIMEOUT_SECONDS = 5
 # A Redis that stops answering must not hang pages and sockets forever.
 REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 5}
+# Presence updates of one server process share this many Redis connections.
+REDIS_CONNECTIONS_PER_PROCESS = 20
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,12 @@ class RedisPresence:
         loop = asyncio.get_running_loop()
         scripts = self._async_clients.get(loop)
         if scripts is None:
-            client = redis.asyncio.Redis.from_url(self.url, **REDIS_OPTIONS)
+            # A bounded pool: thousands of sockets refreshing at once wait for one of a few
+            # connections instead of each opening its own (Redis refused them at 5,000).
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=REDIS_CONNECTIONS_PER_PROCESS, **REDIS_OPTIONS
+            )
+            client = redis.asyncio.Redis.from_pool(pool)
             scripts = {
                 "update": client.register_script(UPDATE_SCRIPT),
                 "claim": client.register_script(CLAIM_SCRIPT),
@@ -281,8 +289,7 @@ class MemoryPresence:
 def presence_store():
     """Redis when the project has one (several processes share it), else this process's memory."""
     if settings.REDIS_URL:
-        prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "asgi")
-        return RedisPresence(url=settings.REDIS_URL, prefix=prefix)
+        return RedisPresence(url=settings.REDIS_URL, prefix=settings.REDIS_KEY_PREFIX)
     return MemoryPresence()
 
 
@@ -461,12 +468,15 @@ class SocketPresence:
         return await update(room_id=self.room.pk, user_id=self.user.pk, channel_name=self.channel_name)
 
     async def _keep_fresh(self):
+        # The first wait is a random part of the period: sockets that opened together
+        # (a deploy, a reconnect storm) do not all refresh in the same instant ever after.
+        wait = random.uniform(0.5, 1) * _presence_ttl() / 3
         while not self._closing.is_set():
             try:
-                await asyncio.wait_for(self._closing.wait(), timeout=_presence_ttl() / 3)
+                await asyncio.wait_for(self._closing.wait(), timeout=wait)
                 return
             except TimeoutError:
-                pass
+                wait = _presence_ttl() / 3
             try:
                 if await self._update(entering=True):
                     await presence_announce(self.room)

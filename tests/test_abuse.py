@@ -23,7 +23,15 @@ from messages_app.ratelimit import MemorySendCounter, RedisSendCounter, send_cou
 from messages_app.services import MessageRejected, message_post
 from rooms.presence import MemoryPresence, RedisPresence, presence_store, socket_claim
 from tests.factories import PASSWORD, MembershipFactory, RoomFactory, UserFactory
-from tests.sockets import joined_socket, live, make_member, open_socket, receive_until
+from tests.sockets import (
+    COMPOSER_CLEARED,
+    joined_socket,
+    live,
+    make_member,
+    open_socket,
+    receive_all,
+    receive_until,
+)
 
 PREFIX = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
 UNREACHABLE_REDIS = "redis://127.0.0.1:9/0"  # port 9 (discard): nothing listens
@@ -128,7 +136,7 @@ async def test_over_the_socket_the_refusal_is_an_error_fragment_and_the_socket_s
     socket = await joined_socket(room, alice)  # its greeting is the first of two
 
     await socket.send_json_to({"body": "second"})
-    await receive_until(socket, "second")
+    await receive_all(socket, "second", COMPOSER_CLEARED)
     await socket.send_json_to({"body": "third, too fast"})
 
     reply = (await receive_until(socket, 'id="composer-errors"'))[-1]

@@ -271,6 +271,12 @@ def healthz(server):
 TEXT, BINARY, CLOSE = 0x1, 0x2, 0x8
 
 
+async def send_and_see_echo(reader, writer, body):
+    """Send a message as a text frame; return once the socket shows it back."""
+    writer.write(masked_frame(TEXT, json.dumps({"body": body}).encode()))
+    await frames_until(reader, lambda opcode, payload: body.encode() in payload)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("close_worker_thread_connections")
 async def test_invalid_utf8_fails_the_connection_with_1007_and_the_server_carries_on(asgi_server):
@@ -289,8 +295,7 @@ async def test_invalid_utf8_fails_the_connection_with_1007_and_the_server_carrie
     # The server is healthy and a new socket works.
     assert await asyncio.to_thread(healthz, asgi_server) == 200
     reader, writer = await raw_socket(asgi_server, room, cookie)
-    writer.write(masked_frame(TEXT, json.dumps({"body": "after the bad frame"}).encode()))
-    await frames_until(reader, lambda opcode, payload: b"after the bad frame" in payload)
+    await send_and_see_echo(reader, writer, "after the bad frame")
     writer.close()
     assert await Message.objects.filter(room=room, body="after the bad frame").aexists()
     log = asgi_server.log_text(since=mark)
@@ -309,8 +314,7 @@ async def test_a_binary_frame_to_a_real_server_is_refused_and_the_socket_still_w
     await writer.drain()
     await frames_until(reader, lambda opcode, payload: b"Send text, not binary data." in payload)
 
-    writer.write(masked_frame(TEXT, json.dumps({"body": "sent as text"}).encode()))
-    await frames_until(reader, lambda opcode, payload: b"sent as text" in payload)
+    await send_and_see_echo(reader, writer, "sent as text")
     writer.close()
     bodies = [body async for body in Message.objects.filter(room=room).values_list("body", flat=True)]
     assert bodies == ["sent as text"]

@@ -2,6 +2,7 @@
 (origin check, session auth, URL routing) on the real Redis channel layer."""
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -17,13 +18,16 @@ from django.conf import settings
 from config.asgi import application
 from messages_app.broadcast import room_group
 from messages_app.models import Message
+from tests.db_locks import room_row_locked, until_a_query_waits_for_a_lock
 from tests.factories import RoomFactory, UserFactory
 from tests.live_server import database_url
 from tests.sockets import (
+    COMPOSER_CLEARED,
     ORIGIN,
     joined_socket,
     make_member,
     open_socket,
+    receive_all,
     receive_until,
     session_cookie,
 )
@@ -246,3 +250,58 @@ async def test_300_sockets_closing_at_once_leave_no_error_in_the_log(room, caplo
 
     problems = [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert problems == [], [record.getMessage() for record in problems]
+
+
+# --- frames handled in turn, off the event loop's way ----------------------------------
+
+
+@contextlib.asynccontextmanager
+async def message_waiting_for_the_database(room, socket, body):
+    """The socket sends `body`, and its save waits (for the room's row) until the block ends."""
+    async with room_row_locked(room) as locker:
+        await socket.send_json_to({"body": body})
+        await until_a_query_waits_for_a_lock(locker)
+        yield
+
+
+async def test_a_socket_keeps_receiving_while_its_own_message_waits_for_the_database(room):
+    alice = await make_member(room)
+    socket = await joined_socket(room, alice)
+
+    async with message_waiting_for_the_database(room, socket, "saved after the lock"):
+        await get_channel_layer().group_send(
+            room_group(room), {"type": "chat.html", "html": "<p>meanwhile</p>"}
+        )
+        assert "meanwhile" in await socket.receive_from(timeout=3)
+
+    await receive_all(socket, "saved after the lock", COMPOSER_CLEARED)
+    assert await Message.objects.filter(body="saved after the lock").aexists()
+    await socket.disconnect()
+
+
+async def test_messages_from_one_socket_are_saved_in_the_order_sent(room):
+    alice = await make_member(room)
+    socket = await joined_socket(room, alice)
+    bodies = [f"in order #{i:02d}" for i in range(20)]
+
+    for body in bodies:
+        await socket.send_json_to({"body": body})
+
+    await receive_all(socket, *bodies, timeout=10)
+    saved = Message.objects.filter(body__startswith="in order #").order_by("id")
+    assert [message.body async for message in saved] == bodies
+    await socket.disconnect()
+
+
+async def test_a_socket_closed_while_its_message_waits_ends_only_once_the_message_is_saved(room):
+    """So a server shutting down gracefully (it waits for its open sockets) loses nothing."""
+    alice = await make_member(room)
+    socket = await joined_socket(room, alice)
+
+    async with message_waiting_for_the_database(room, socket, "last words"):
+        closing = asyncio.create_task(socket.disconnect(timeout=10))
+        await asyncio.sleep(0.5)
+        assert not closing.done()
+
+    await closing
+    assert await Message.objects.filter(body="last words").aexists()

@@ -4,6 +4,7 @@ These tests speak to the servers over real sockets with the `websockets`
 client, as a browser's htmx ws extension would: JSON frames in, HTML out.
 """
 
+import asyncio
 import json
 import re
 import uuid
@@ -12,9 +13,17 @@ import pytest
 from asgiref.sync import sync_to_async
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from accounts.services import user_session_end
 from messages_app.models import Message
+from tests.db_locks import room_row_locked, until_a_query_waits_for_a_lock
 from tests.factories import MembershipFactory, RoomFactory
-from tests.server_sockets import RECEIVE_TIMEOUT_SECONDS, receive_until, room_socket, session_cookie
+from tests.server_sockets import (
+    RECEIVE_TIMEOUT_SECONDS,
+    DeafToCloseSocket,
+    receive_until,
+    room_socket,
+    session_cookie,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -109,6 +118,37 @@ async def test_frame_over_64_kib_closes_the_socket_with_1009_and_saves_nothing(a
     assert closed.value.rcvd.code == 1009
     assert [row["body"] for row in await messages_in(room)] == [f"under the cap {tag}"]
     asgi_server.assert_clean_log(since=mark)
+
+
+async def test_a_reply_to_a_socket_the_server_already_closed_is_dropped_without_error(asgi_server):
+    """A message is still being saved when the server closes its socket (here because
+    the user signed out): the message is saved, and its reply, with nowhere to go, is no error."""
+    room, (alice,) = await room_with_members(1)
+    cookie = await session_cookie(alice)
+    tag = uuid.uuid4().hex[:8]
+
+    async with DeafToCloseSocket(asgi_server, room, cookie) as socket:
+        await socket.send(json.dumps({"body": f"joined {tag}"}))
+        await socket.receive_until(holds_message(f"joined {tag}"))
+        mark = asgi_server.log_mark()
+        async with room_row_locked(room) as locker:
+            await socket.send(json.dumps({"body": f"saved after the close {tag}"}))
+            await until_a_query_waits_for_a_lock(locker)
+            await sync_to_async(user_session_end)(user_id=alice.pk, session_key=cookie)
+            assert await socket.until_server_closes() == 4401
+        # The lock is gone: the message saves, and its reply finds the socket closing.
+        await wait_for_log(asgi_server, "socket disconnected", since=mark)
+
+    assert f"saved after the close {tag}" in [row["body"] for row in await messages_in(room)]
+    asgi_server.assert_clean_log(since=mark)
+
+
+async def wait_for_log(server, text, *, since, timeout=RECEIVE_TIMEOUT_SECONDS):
+    for _ in range(int(timeout / 0.05)):
+        if text in server.log_text(since=since):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the server never logged {text!r}")
 
 
 async def test_cross_origin_handshake_is_refused_with_403(asgi_server):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from messages_app.models import Message
 from messages_app.search import MATCH_START, MATCH_STOP, ExcerptPart, excerpt_from_headline, plain_excerpt
 from messages_app.selectors import (
+    RARE_WORD_MATCHES,
     message_search_all,
     message_search_full_text,
     message_search_plain,
@@ -26,8 +27,8 @@ from tests.factories import MembershipFactory, MessageFactory, RoomFactory, User
 pytestmark = pytest.mark.django_db
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-GLOBAL_SEARCH_QUERIES = 3  # session, user, results (readable rooms are a subquery)
-ROOM_SEARCH_QUERIES = 5  # session, user, room, membership, results
+GLOBAL_SEARCH_QUERIES = 4  # session, user, matches, results (readable rooms are a subquery)
+ROOM_SEARCH_QUERIES = 6  # session, user, room, membership, matches, results
 
 
 def bodies(page):
@@ -142,8 +143,9 @@ def test_search_excerpt_highlights_the_matching_words(user, room):
     assert result.room == room and result.author is not None  # shown with each result
 
 
-def explain_the_query_of(call):
-    """EXPLAIN the one query a selector runs, as it ran it (same SQL, same parameters)."""
+def explain_the_queries_of(call):
+    """EXPLAIN the queries a selector runs, as it ran them (same SQL, same parameters),
+    every plan in one text."""
     captured = []
 
     def capture(execute, sql, params, many, context):
@@ -152,10 +154,12 @@ def explain_the_query_of(call):
 
     with connection.execute_wrapper(capture):
         call()
-    ((sql, params),) = captured
+    plans = []
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}", params)
-        return "\n".join(row[0] for row in cursor.fetchall())
+        for sql, params in captured:
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return "\n\n".join(plans)
 
 
 def test_the_search_index_is_used(user, rooms):
@@ -173,12 +177,53 @@ def test_the_search_index_is_used(user, rooms):
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")
-        everywhere = explain_the_query_of(lambda: message_search_all(user=user, query="zebrafish"))
-        one_room = explain_the_query_of(
+        everywhere = explain_the_queries_of(lambda: message_search_all(user=user, query="zebrafish"))
+        one_room = explain_the_queries_of(
             lambda: message_search_room(user=user, room=rooms["public"], query="zebrafish")
         )
     for plan in (everywhere, one_room):
-        assert "Bitmap Index Scan on message_body_search" in plan, plan
+        assert "Bitmap Index Scan on message_search_document" in plan, plan
+
+
+def test_a_rare_word_is_found_through_the_index_among_many_newer_messages(user, rooms):
+    """Postgres guesses that a word matches 0.5% of the messages, whatever the word: it
+    must not walk every newer message backwards looking for a rare one."""
+    say(rooms["public"], "zebrafish sighting")
+    with connection.cursor() as cursor:  # 60,000 newer messages, quickly
+        cursor.execute(
+            "INSERT INTO messages_app_message (room_id, author_id, body, body_html, created_at, changed_at)"
+            " SELECT %s, %s, 'standup ' || n, '', now(), now() FROM generate_series(1, 60000) n",
+            [rooms["public"].pk, user.pk],
+        )
+        cursor.execute("ANALYZE messages_app_message")
+
+    def search_zebrafish():
+        return message_search_room(user=user, room=rooms["public"], query="zebrafish")
+
+    plans = explain_the_queries_of(search_zebrafish)
+
+    assert "Bitmap Index Scan on message_search_document" in plans, plans
+    assert "Index Scan Backward using messages_app_message_pkey" not in plans, plans
+    assert [message.body for message in search_zebrafish().results] == ["zebrafish sighting"]
+
+
+def test_a_common_word_gives_the_newest_matches_first(user, rooms):
+    """More matches than RARE_WORD_MATCHES: the newest page, newest first, and the next."""
+    say(rooms["public"], "standup oldest")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO messages_app_message (room_id, author_id, body, body_html, created_at, changed_at)"
+            " SELECT %s, %s, 'standup ' || n, '', now(), now() FROM generate_series(1, %s) n",
+            [rooms["public"].pk, user.pk, RARE_WORD_MATCHES + 5],
+        )
+
+    first = message_search_room(user=user, room=rooms["public"], query="standup")
+    second = message_search_room(
+        user=user, room=rooms["public"], query="standup", before_id=first.next_before
+    )
+
+    expected = [f"standup {n}" for n in range(RARE_WORD_MATCHES + 5, 0, -1)]
+    assert [message.body for message in first.results + second.results] == expected[:40]
 
 
 # --- excerpts: plain text with markers, never HTML --------------------------------------
@@ -281,7 +326,7 @@ def test_sqlite_fallback_migrates_and_searches(tmp_path):
 
     migrated = manage("migrate", "--noinput")
     assert migrated.returncode == 0, migrated.stderr
-    assert "messages_app.0004_message_body_search... OK" in migrated.stdout
+    assert "messages_app.0006_message_search_document... OK" in migrated.stdout
     searched = manage("shell", "-c", SQLITE_SCRIPT)
     assert searched.returncode == 0, searched.stderr
     assert searched.stdout.count("STATUS 200") == 2
@@ -385,8 +430,16 @@ def test_search_needs_login_and_get(client, user, room):
 def test_search_boxes_in_the_top_bar_and_the_room_header(client, member, room):
     client.force_login(member)
     page = client.get(f"/rooms/{room.slug}/").content.decode()
-    assert '<form class="search-box" role="search" method="get" action="/search/">' in page
-    assert f'<form class="search-box" role="search" method="get" action="/rooms/{room.slug}/search/">' in page
+    top = (
+        '<form class="search-box" role="search" aria-label="Search all rooms" method="get" action="/search/">'
+    )
+    in_room = (
+        '<form class="search-box" role="search" aria-label="Search this room" method="get"'
+        f' action="/rooms/{room.slug}/search/">'
+    )
+    assert top in page and in_room in page  # two search landmarks, each with its own name
+    assert '<label for="top-search" class="visually-hidden">Search all rooms</label>' in page
+    assert '<label for="room-search" class="visually-hidden">Search this room</label>' in page
 
 
 @pytest.mark.parametrize("url", ["/search/", "/rooms/{slug}/search/"])

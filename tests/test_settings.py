@@ -59,3 +59,13 @@ def test_environment_selects_postgres_with_pool_and_redis():
     result = run_manage("shell", "-c", code, env=env)
     assert "Postgres" in result.stdout and "with connection pool" in result.stdout
     assert "Redis" in result.stdout
+
+
+def test_the_asgi_application_makes_full_garbage_collections_rare():
+    """Full collections paused the event loop for 100-330 ms at 1,000 sockets (docs/performance.md)."""
+    import gc
+
+    from config import asgi
+
+    assert gc.get_threshold() == asgi.GC_THRESHOLDS
+    assert asgi.GC_THRESHOLDS[0] >= 10_000

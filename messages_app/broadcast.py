@@ -15,6 +15,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 
+from messages_app.selectors import message_run_of
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,9 +45,14 @@ def _group_send(group, event):
     return True
 
 
-def room_broadcast_html(room, html):
+def room_send(room, event):
+    """Send an event to every page showing the room."""
+    return _group_send(room_group(room), event)
+
+
+def room_broadcast_html(room, html, **extra):
     """Send a rendered fragment to every page showing the room."""
-    return _group_send(room_group(room), {"type": "chat.html", "html": html})
+    return room_send(room, {"type": "chat.html", "html": html, **extra})
 
 
 def message_broadcast(message, *, mentioned_ids=()):
@@ -55,7 +62,8 @@ def message_broadcast(message, *, mentioned_ids=()):
         "messages_app/partials/message_oob.html", {"message": message, "room": message.room}
     )
     # When the layer is down, the sender's own socket shows the message (consumers).
-    message.broadcast_ok = room_broadcast_html(message.room, html)
+    # author_id: the pages that show the author typing take that line away (consumers).
+    message.broadcast_ok = room_broadcast_html(message.room, html, author_id=message.author_id)
     if message.broadcast_ok:
         logger.info("message broadcast room=%s id=%s bytes=%d", message.room.slug, message.pk, len(html))
     _group_send(
@@ -72,9 +80,8 @@ def message_broadcast(message, *, mentioned_ids=()):
 
 def message_update_broadcast(message):
     """An edited or deleted message: replace it in place on every page showing it."""
-    html = render_to_string(
-        "messages_app/partials/message.html", {"message": message, "room": message.room, "oob": True}
-    )
+    context = {"message": message_run_of(message), "room": message.room, "oob": True}
+    html = render_to_string("messages_app/partials/message.html", context)
     if room_broadcast_html(message.room, html):
         logger.info("message update broadcast room=%s id=%s", message.room.slug, message.pk)
 

@@ -3,15 +3,13 @@
 import asyncio
 import functools
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.template.loader import render_to_string
 
 from accounts.selectors import SESSION_ENDED, SESSION_OUTDATED, session_login_state
 from accounts.services import session_fingerprint
+from config.db_threads import in_db_thread
 from messages_app.broadcast import room_group, room_members_group, user_group
 from messages_app.frames import FrameError, frame_too_large, parse_frame
 from messages_app.services import MessageRejected, message_delete, message_edit, message_post
@@ -52,13 +50,6 @@ SEND_FAILED = "That did not work. Please try again in a moment."
 # stops reading (backpressure) instead of queueing without bound.
 MAX_QUEUED_FRAMES = 16
 
-# The consumers' queries run on threads of their own, one pooled connection each,
-# rather than on the single thread that all thread-sensitive sync code of a process
-# shares: there every save waited for every other (docs/performance.md, rooms).
-# As many threads as the pool has connections, so a thread never waits for one.
-_db_threads = ThreadPoolExecutor(max_workers=settings.CHAT_DB_THREADS, thread_name_prefix="db")
-in_db_thread = functools.partial(database_sync_to_async, thread_sensitive=False, executor=_db_threads)
-
 
 def composer_errors_html(error=""):
     return render_to_string("messages_app/partials/composer_errors.html", {"error": error})
@@ -68,6 +59,18 @@ def composer_errors_html(error=""):
 def composer_cleared_html():
     """The answer to every saved message: the same fragment each time, rendered once."""
     return composer_errors_html()
+
+
+@functools.cache
+def typing_region_html():
+    """An empty #typing, sent by each new socket: its page may show lines of a socket before."""
+    return render_to_string("rooms/partials/typing_region.html", {"oob": True})
+
+
+@functools.lru_cache(maxsize=1024)
+def typing_gone_html(user_id):
+    """Takes a person's typing line away; the same few bytes each time, rendered once."""
+    return render_to_string("rooms/partials/typing_gone.html", {"user_id": user_id})
 
 
 def _sidebar(user):
@@ -95,6 +98,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     groups_joined = ()
     presence = None
     group_refresher = None
+    roster_version = -1  # of the newest "Here now" roster this socket sent
 
     async def __call__(self, scope, receive, send):
         await super().__call__(scope, receive, unless_closed(send))
@@ -102,6 +106,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.frames_in_hand = set()
         self.frame_turn = asyncio.Lock()
+        self.typists = {}  # user id -> is their line showing? (a line once added stays in the page)
         self.user = self.scope["user"]
         slug = self.scope["url_route"]["kwargs"]["slug"]
         if not self.user.is_authenticated:
@@ -126,8 +131,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.accept()
         logger.info("socket connected room=%s user=%s", self.room.slug, self.user.username)
         self.stay_subscribed()
+        await self.send(text_data=typing_region_html())
         self.presence = SocketPresence(room=self.room, user=self.user, channel_name=self.channel_name)
-        await self.presence.enter(self.send)
+        await self.presence.enter(self.room_presence)
 
     async def refuse(self, code, slug, notice=None):
         """Accept, then close with the code: a refused handshake would hide the reason."""
@@ -273,8 +279,30 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer ---------------------------------------------
 
     async def chat_html(self, event):
-        """A fragment rendered once by a broadcast, relayed as it is."""
+        """A fragment rendered once by a broadcast, relayed as it is; a new message
+        also ends its author's typing line, if this page shows one."""
         await self.send(text_data=event["html"])
+        author_id = event.get("author_id")
+        if self.typists.get(author_id):
+            self.typists[author_id] = False
+            await self.send(text_data=typing_gone_html(author_id))
+
+    async def room_presence(self, event):
+        """Who is here now. Rosters from several server processes may arrive out of
+        order: one older than the last sent would show people gone or not yet come."""
+        if event["version"] <= self.roster_version:
+            return
+        self.roster_version = event["version"]
+        await self.send(text_data=event["html"])
+
+    async def room_typing(self, event):
+        """Someone else is typing: add their line, or replace it (which restarts its fade)."""
+        typist = event["user_id"]
+        if typist == self.user.pk:
+            return
+        shown_before = typist in self.typists
+        self.typists[typist] = True
+        await self.send(text_data=event["replace" if shown_before else "append"])
 
     async def room_activity(self, event):
         """A message in another of the user's rooms: bump that room's badge."""

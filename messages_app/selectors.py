@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from messages_app import search
 from messages_app.models import Message
@@ -27,14 +29,74 @@ class MessagePage:
     has_newer: bool = False
 
 
+# One author's messages within five minutes on one day form a run: its name and avatar show once.
+RUN_GAP = timedelta(minutes=5)
+
+
 def _room_messages(room):
     return Message.objects.filter(room=room).select_related("author")
+
+
+def _day(moment):
+    return timezone.localtime(moment).date()
+
+
+def _continues(message, *, author_id, created_at):
+    return (
+        message.author_id is not None
+        and message.author_id == author_id
+        and message.created_at - created_at < RUN_GAP
+    )
+
+
+def message_runs(messages, *, previous=None):
+    """Mark each message, given the room's message just before the first: `day_start`
+    (it shows its day's separator) and `continued` (it goes on its author's run)."""
+    for message in messages:
+        message.day_start = previous is None or _day(previous.created_at) != _day(message.created_at)
+        message.continued = not message.day_start and _continues(
+            message, author_id=previous.author_id, created_at=previous.created_at
+        )
+        previous = message
+    return messages
+
+
+def message_with_previous(messages):
+    """`messages` with `previous_author_id` and `previous_created_at` (the room's
+    message just before each), for fragments rendered alone."""
+    previous = Message.objects.filter(room=OuterRef("room"), id__lt=OuterRef("id")).order_by("-id")
+    return messages.annotate(
+        previous_author_id=Subquery(previous.values("author_id")[:1]),
+        previous_created_at=Subquery(previous.values("created_at")[:1]),
+    )
+
+
+def message_run_of(message):
+    """Mark one message as message_runs() would, reading the room's message before it."""
+    previous = (
+        Message.objects.filter(room_id=message.room_id, id__lt=message.pk)
+        .order_by("-id")
+        .only("author_id", "created_at")
+        .first()
+    )
+    return message_runs([message], previous=previous)[0]
+
+
+def message_run_alone(message):
+    """Mark one message annotated by message_with_previous() as message_runs() would."""
+    before = message.previous_created_at
+    message.day_start = before is None or _day(before) != _day(message.created_at)
+    message.continued = not message.day_start and _continues(
+        message, author_id=message.previous_author_id, created_at=before
+    )
+    return message
 
 
 def _newest(messages, limit):
     """The newest `limit` of `messages`, oldest first, and whether older ones exist."""
     rows = list(messages.order_by("-id")[: limit + 1])
-    return rows[:limit][::-1], len(rows) > limit
+    previous = rows[limit] if len(rows) > limit else None
+    return message_runs(rows[:limit][::-1], previous=previous), len(rows) > limit
 
 
 def _oldest(messages, limit):
@@ -62,6 +124,7 @@ def message_page_around(*, room, message_id, side=AROUND_SIDE):
     if not newer or newer[0].pk != message_id:
         return None
     older, has_older = _newest(_room_messages(room).filter(id__lt=message_id), side)
+    message_runs(newer, previous=older[-1] if older else None)
     return MessagePage(older + newer, has_older=has_older, has_newer=has_newer)
 
 
@@ -77,8 +140,9 @@ def message_list_before(*, room, before_id, limit=PAGE_SIZE):
 
 def message_list_after(*, room, after_id, limit=CATCH_UP_LIMIT):
     """Messages newer than `after_id`, oldest first, and whether more follow."""
-    messages = list(_room_messages(room).filter(id__gt=after_id).order_by("id")[: limit + 1])
-    return messages[:limit], len(messages) > limit
+    rows = list(_room_messages(room).filter(id__gte=after_id).order_by("id")[: limit + 2])
+    previous = rows.pop(0) if rows and rows[0].pk == after_id else None
+    return message_runs(rows[:limit], previous=previous), len(rows) > limit
 
 
 def message_list_around(*, room, message_id, radius=25):
@@ -175,4 +239,4 @@ def message_list_changed_since(*, room, since, limit=CATCH_UP_LIMIT):
     """Messages of the room edited, deleted or restored since `since` (a little
     earlier, to be safe), oldest change first."""
     changed = _room_messages(room).filter(changed_at__gte=since - CHANGES_OVERLAP).order_by("changed_at")
-    return list(changed[:limit])
+    return [message_run_alone(message) for message in message_with_previous(changed)[:limit]]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from messages_app.broadcast import message_broadcast, message_update_broadcast
 from messages_app.models import Message, ModerationAction, Report
 from messages_app.ratelimit import send_wait_seconds
+from messages_app.selectors import message_runs
 from messages_app.text import mention_candidates, render_message_html, without_control_characters
 from rooms.models import Membership
 from rooms.moderation import ModerationRefused, member_ban, moderator_membership, record_action
@@ -132,7 +133,9 @@ def _save_new_message(*, room, author, body, client_id):
     # Pages compare this with the newest message they show: a mismatch means a
     # missed frame, and they catch up.
     earlier = Message.objects.filter(room=room, id__lt=message.pk).order_by("-id")
-    message.prev_id = earlier.values_list("id", flat=True).first()
+    previous = earlier.only("author_id", "created_at").first()
+    message.prev_id = previous.pk if previous else None
+    message_runs([message], previous=previous)
     # Announce only what was committed: a rollback must not leave a ghost on screens.
     transaction.on_commit(lambda: message_broadcast(message, mentioned_ids=mentioned_ids))
     return message

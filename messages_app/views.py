@@ -13,6 +13,7 @@ from messages_app.selectors import (
     message_list_after,
     message_list_changed_since,
     message_page_before,
+    message_run_of,
     message_search_all,
     message_search_room,
 )
@@ -76,7 +77,7 @@ def _message_or_404(access, pk):
 
 
 def _render_message(request, access, message, *, status=200):
-    context = {"message": message, "room": access.room}
+    context = {"message": message_run_of(message), "room": access.room}
     return render(request, "messages_app/partials/message.html", context, status=status)
 
 

@@ -24,12 +24,12 @@ hold open (CHAT_MAX_SOCKETS_PER_USER): `socket_claim` admits a socket before its
 handshake completes, and the presence updates refresh and release it, so a killed
 process's sockets stop counting once they expire.
 
-When the set changes, a small roster (the present user ids and the version) is
-rendered once and broadcast to the room's group as an out-of-band replacement of
-#presence; chat.js keeps the newest roster whatever order frames from several
-processes arrive in, and marks the member list from it. The roster, not the whole
-member list, so that a room of thousands does not send each socket its whole
-membership whenever someone opens a tab.
+When the set changes, a small roster ("Here now": up to ROSTER_NAMES_SHOWN names)
+is rendered once and sent to the room's group as an event carrying its version,
+an out-of-band replacement of #presence; each consumer forwards only rosters newer
+than the last it sent, whatever order those of several processes arrive in. The
+roster, not the whole member list, so that a room of thousands does not send each
+socket its whole membership whenever someone opens a tab.
 """
 
 import asyncio
@@ -46,9 +46,12 @@ import redis
 import redis.asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 
-from messages_app.broadcast import room_broadcast_html
+from config.db_threads import in_db_thread
+from messages_app.broadcast import room_broadcast_html, room_send
 from rooms.selectors import room_members
 
 logger = logging.getLogger(__name__)
@@ -56,6 +59,8 @@ logger = logging.getLogger(__name__)
 # A burst of arrivals (say, every page reconnecting after a deploy) costs one
 # roster broadcast per room per this many seconds and process, not one per socket.
 ANNOUNCE_GAP_SECONDS = 0.25
+# The roster names this many people at most, then says how many more.
+ROSTER_NAMES_SHOWN = 50
 # How long a closing socket waits for its refresher's update in flight.
 STOP_TIMEOUT_SECONDS = 5
 # A Redis that stops answering must not hang pages and sockets forever.
@@ -342,33 +347,65 @@ def _off_db_thread(function):
     return sync_to_async(function, thread_sensitive=False)
 
 
-def presence_html(*, room, oob=False):
-    """The room's roster of who is here now (no query: one Redis read)."""
-    return render_to_string(
-        "rooms/partials/presence.html", {"presence": presence_get(room_id=room.pk), "oob": oob}
-    )
+def _with_query(function):
+    """The same for work with a query (the roster's names), on the threads that keep
+    pooled connections (config/db_threads.py)."""
+    return in_db_thread(function)
+
+
+def roster_context(*, presence, users):
+    """The #presence roster's context: `users` are those present (any order); a room
+    of thousands shows the first ROSTER_NAMES_SHOWN names and how many more."""
+    here = sorted(users, key=lambda user: user.username.lower())[:ROSTER_NAMES_SHOWN]
+    count = len(presence.user_ids)
+    return {"presence": presence, "here": here, "here_count": count, "more_here": max(count - len(here), 0)}
+
+
+def presence_event(*, room):
+    """The room's roster rendered once, as a channel layer event carrying its version:
+    each consumer forwards only rosters newer than the last it sent (one query)."""
+    presence = presence_get(room_id=room.pk)
+    users = get_user_model().objects.filter(pk__in=presence.user_ids).order_by(Lower("username"))
+    context = {**roster_context(presence=presence, users=users[:ROSTER_NAMES_SHOWN]), "oob": True}
+    html = render_to_string("rooms/partials/presence.html", context)
+    return {"type": "room.presence", "version": presence.version, "html": html}
 
 
 def presence_broadcast(*, room):
-    """Render the roster once and replace it on every page of the room."""
-    return room_broadcast_html(room, presence_html(room=room, oob=True))
+    """Tell every page of the room who is here now."""
+    return room_send(room, presence_event(room=room))
 
 
-def member_list_html(*, room, oob=False):
-    """The room's member list with who is here now: one query and one Redis read."""
-    context = {"room": room, "members": room_members(room=room), "presence": presence_get(room_id=room.pk)}
-    return render_to_string("rooms/partials/member_list.html", {**context, "oob": oob})
+def member_pane_context(*, room):
+    """Members and who of them is here now: one query and one Redis read."""
+    members, presence = room_members(room=room), presence_get(room_id=room.pk)
+    here = [membership.user for membership in members if membership.user_id in presence.user_ids]
+    return {"room": room, "members": members, **roster_context(presence=presence, users=here)}
+
+
+def member_list_html(*, room):
+    """The whole member pane (an answer to a moderator's htmx request)."""
+    return render_to_string("rooms/partials/member_list.html", member_pane_context(room=room))
 
 
 def member_list_broadcast(*, room):
-    """Render the member list once and replace it on every page of the room."""
-    return room_broadcast_html(room, member_list_html(room=room, oob=True))
+    """Render the members once and replace them on every page of the room; not the
+    roster beside them, which may be newer on a page than what this render read."""
+    context = {"room": room, "members": room_members(room=room), "oob": True}
+    return room_broadcast_html(room, render_to_string("rooms/partials/member_roll.html", context))
 
 
 def typing_broadcast(*, room, user):
-    """One shared "… is typing" line for every page of the room; its data-user lets
-    the typist's own page drop it."""
-    return room_broadcast_html(room, render_to_string("rooms/partials/typing.html", {"typist": user}))
+    """One "… is typing" line for the whole room, rendered once in both forms a
+    consumer may need (see typing.html); the typist's own sockets skip it."""
+    typing = functools.partial(render_to_string, "rooms/partials/typing.html")
+    event = {
+        "type": "room.typing",
+        "user_id": user.pk,
+        "append": typing({"typist": user, "append": True}),
+        "replace": typing({"typist": user, "append": False}),
+    }
+    return room_send(room, event)
 
 
 class _Announcements:
@@ -399,7 +436,7 @@ class _Announcements:
     async def _send(self, room):
         self.sent_at = time.monotonic()
         try:
-            await _off_db_thread(presence_broadcast)(room=room)
+            await _with_query(presence_broadcast)(room=room)
         except Exception:
             logger.exception("presence broadcast failed room=%s", room.slug)
 
@@ -427,15 +464,15 @@ class SocketPresence:
         self._refresher = None
         self._typing_at = -math.inf
 
-    async def enter(self, send):
-        """Enter the room; `send(text_data=...)` reaches this socket alone."""
+    async def enter(self, show_roster):
+        """Enter the room; `show_roster(event)` hands a roster event to this socket alone."""
         try:
             if await self._update(entering=True):
                 await presence_announce(self.room)
             else:
                 # Nothing new for the room, but this page may have missed changes since
                 # it was rendered (or while it reconnected): bring it up to date.
-                await send(text_data=await _off_db_thread(presence_html)(room=self.room, oob=True))
+                await show_roster(await _with_query(presence_event)(room=self.room))
         except Exception:
             logger.exception("presence enter failed room=%s user=%s", self.room.slug, self.user.username)
         self._refresher = asyncio.create_task(self._keep_fresh())

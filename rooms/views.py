@@ -14,14 +14,13 @@ from messages_app.models import ModerationAction
 from messages_app.selectors import message_page_around, message_page_latest
 from rooms import moderation
 from rooms.forms import InvitationForm, InviteForm, RoomForm
-from rooms.presence import member_list_html, presence_get
+from rooms.presence import member_list_html, member_pane_context
 from rooms.selectors import (
     invitation_get_active,
     invitation_list_active,
     membership_get,
     membership_list_for_user,
     room_list_public,
-    room_members,
 )
 from rooms.services import (
     InvitationGone,
@@ -83,8 +82,7 @@ def room_page_context(request, access, *, draft="", error="", around_id=None):
         "more_before": page.has_older,
         "more_after": page.has_newer,
         "highlight_id": around_id,
-        "members": room_members(room=access.room),
-        "presence": presence_get(room_id=access.room.pk),
+        **member_pane_context(room=access.room),
         "my_memberships": membership_list_for_user(user=request.user),
         "slow_mode_choices": SLOW_MODE_CHOICES,
         "client_id": uuid.uuid4(),

@@ -15,7 +15,9 @@ from messages_app.selectors import (
     message_page_around,
     message_page_before,
     message_page_latest,
+    message_run_of,
 )
+from messages_app.services import message_post
 from messages_app.text import render_message_html
 from rooms.models import Membership
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory
@@ -170,20 +172,65 @@ def test_day_separator_shows_on_the_first_message_of_each_day(client, room, memb
     assert f"{first_day:%A}, {first_day:%B} {first_day.day}, {first_day.year}" in page
 
 
-def test_a_page_starting_mid_day_marks_its_first_message(client, room, member, three_days):
-    """The client hides it again when the page above ends on the same day."""
+def test_pages_join_without_a_second_separator_for_one_day(client, room, member, three_days):
+    """A page knows the message before it: its first message starts a day only if
+    that message is on another day (so pages put together show each day once)."""
     client.force_login(member)
     older = client.get(f"/rooms/{room.slug}/messages/?before={three_days[15].pk}").content.decode()
     assert day_starts(older) == [three_days[0].pk, three_days[10].pk]
     newer = client.get(f"/rooms/{room.slug}/messages/?after={three_days[14].pk}").content.decode()
-    assert day_starts(newer) == [three_days[15].pk, three_days[20].pk]
+    assert day_starts(newer) == [three_days[20].pk]
+    next_day = client.get(f"/rooms/{room.slug}/messages/?after={three_days[9].pk}").content.decode()
+    assert day_starts(next_day)[0] == three_days[10].pk
 
 
-def test_live_message_fragment_carries_its_day_for_the_client_to_compare(room, member):
-    message = MessageFactory(room=room, author=member)
-    html = render_to_string("messages_app/partials/message_oob.html", {"message": message, "room": room})
-    assert f'data-day="{message.created_at:%Y-%m-%d}"' in html and 'class="day-separator"' in html
+def continued(html):
+    return [int(pk) for pk in re.findall(r'<article id="message-(\d+)" class="message continued', html)]
+
+
+def test_one_authors_messages_within_five_minutes_form_a_run_across_pages(client, room, member):
+    other = MembershipFactory(room=room).user
+    start = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    bulk_messages(room, member, 3, start=start)  # 12:00, 12:01, 12:02
+    bulk_messages(room, member, 1, start=start + timedelta(minutes=10))  # after a pause
+    bulk_messages(room, other, 1, start=start + timedelta(minutes=11))  # someone else
+    bulk_messages(room, other, 1, start=start + timedelta(minutes=12))
+    rows = list(Message.objects.filter(room=room).order_by("id"))
+    client.force_login(member)
+
+    page = client.get(f"/rooms/{room.slug}/").content.decode()
+    assert continued(page) == [rows[1].pk, rows[2].pk, rows[5].pk]
+    # The same holds where pages join: the page after rows[0] knows rows[0].
+    below = client.get(f"/rooms/{room.slug}/messages/?after={rows[0].pk}").content.decode()
+    assert continued(below) == [rows[1].pk, rows[2].pk, rows[5].pk]
+    above = client.get(f"/rooms/{room.slug}/messages/?before={rows[2].pk}").content.decode()
+    assert continued(above) == [rows[1].pk]
+
+
+def test_a_live_message_is_marked_against_the_rooms_message_before_it(room, member):
+    other = MembershipFactory(room=room).user
+    yesterday = MessageFactory(room=room, author=member, created_at=timezone.now() - timedelta(days=1))
+    first = message_post(room=room, author=member, body="first today")
+    second = message_post(room=room, author=member, body="second today")
+    third = message_post(room=room, author=other, body="someone else")
+
+    assert yesterday.pk < first.pk
+    assert (first.day_start, first.continued) == (True, False)
+    assert (second.day_start, second.continued) == (False, True)
+    assert (third.day_start, third.continued) == (False, False)
+    html = render_to_string("messages_app/partials/message_oob.html", {"message": second, "room": room})
+    assert f'<article id="message-{second.pk}" class="message continued"' in html
     assert "data-day-start" not in html
+
+
+def test_an_edited_message_keeps_its_place_in_its_run(room, member, django_capture_on_commit_callbacks):
+    message_post(room=room, author=member, body="one")
+    second = message_post(room=room, author=member, body="two")
+    second.body = "two, edited"
+    second.edited_at = timezone.now()
+    context = {"message": message_run_of(second), "room": room, "oob": True}
+    html = render_to_string("messages_app/partials/message.html", context)
+    assert f'<article id="message-{second.pk}" class="message continued"' in html
 
 
 # --- around a message (?around=, from search) ------------------------------------
@@ -195,7 +242,7 @@ def test_room_around_a_message_highlights_it_among_its_neighbours(client, room, 
     page = client.get(f"/rooms/{room.slug}/?around={target.pk}").content.decode()
 
     assert shown_ids(page) == ids(history[25:76])
-    assert f'<article id="message-{target.pk}" class="message highlighted"' in page
+    assert re.search(f'<article id="message-{target.pk}" class="message[^"]* highlighted"', page)
     assert page.count("highlighted") == 1
     assert f'hx-get="/rooms/{room.slug}/messages/?before={history[25].pk}"' in page
     assert f'data-more-after="{history[75].pk}"' in page

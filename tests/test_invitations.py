@@ -647,7 +647,7 @@ async def test_an_invitation_shows_live_in_the_invitees_sidebar_and_the_rooms_me
     await sync_to_async(room_invite)(room=secret, invited_by=owner, username=invitee.username)
 
     members = (await asyncio.wait_for(channel_layer.receive(room_pages), timeout=3))["html"]
-    assert 'id="members"' in members and 'hx-swap-oob="true"' in members
+    assert 'id="member-roll"' in members and 'hx-swap-oob="true"' in members
     assert f'data-user="{invitee.pk}"' in members
     sidebar = (await receive_until(socket, 'id="my-room-links"'))[-1]
     assert 'hx-swap-oob="true"' in sidebar

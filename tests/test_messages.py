@@ -108,14 +108,14 @@ def test_history_before_fragment(client, room, member, history):
     response = client.get(f"/rooms/{room.slug}/messages/?before={history[50].pk}")
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
-    assert html.count('class="message"') == 50
+    assert html.count('<article id="message-') == 50
     assert f'id="message-{history[0].pk}"' in html and f'id="message-{history[50].pk}"' not in html
 
 
 def test_history_after_fragment_lists_everything_after(client, room, member, history):
     client.force_login(member)
     html = client.get(f"/rooms/{room.slug}/messages/?after={history[0].pk}").content.decode()
-    assert html.count('class="message"') == 119 and "data-more-after" not in html
+    assert html.count('<article id="message-') == 119 and "data-more-after" not in html
 
 
 def test_history_query_count_is_constant(client, room, member, history, django_assert_max_num_queries):

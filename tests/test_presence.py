@@ -6,11 +6,13 @@ import re
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
 
+from messages_app.broadcast import room_group
 from rooms.presence import MemoryPresence, RedisPresence, presence_enter, presence_get, presence_store
 from tests.factories import MembershipFactory, RoomFactory
 from tests.sockets import make_member, open_socket, receive_until
@@ -20,8 +22,8 @@ over_sockets = pytest.mark.usefixtures(
     "channel_layer", "close_worker_thread_connections", "close_presence_pool"
 )
 
-ROSTER = re.compile(r'<div id="presence" hidden data-version="(\d+)" data-present="([\d ]*)"')
-MARKED = re.compile(r'<li data-user="(\d+)" class="present"')
+ROSTER = re.compile(r'<section id="presence" .*?data-version="(\d+)".*?</section>', re.DOTALL)
+NAMED = re.compile(r'<li data-user="(\d+)">.*?</span> (\S+)</li>')
 
 
 @pytest.fixture
@@ -37,17 +39,16 @@ async def room():
 
 
 def present_in(html):
-    """The user ids the #presence roster of a frame or page names as here now."""
-    return {int(user_id) for user_id in ROSTER.search(html).group(2).split()}
+    """The user ids the "Here now" roster of a frame or page lists (each with their name)."""
+    return {int(user_id) for user_id, _ in NAMED.findall(ROSTER.search(html).group(0))}
+
+
+def names_in(html):
+    return {name for _, name in NAMED.findall(ROSTER.search(html).group(0))}
 
 
 def version_of(html):
     return int(ROSTER.search(html).group(1))
-
-
-def marked_present(page):
-    """The members the page's member list marks as here now (before any JavaScript)."""
-    return {int(user_id) for user_id in MARKED.findall(page)}
 
 
 def is_roster(frame):
@@ -80,7 +81,8 @@ async def test_a_member_sees_another_arrive_and_leave(room):
     left = (await roster_where(bob_socket, {bob.pk}))[-1]
 
     assert 'hx-swap-oob="true"' in arrived
-    assert "<li" not in arrived  # the roster alone, not the whole member list
+    assert names_in(arrived) == {alice.username, bob.username}
+    assert "member-roll" not in arrived  # the roster alone, not the whole member list
     versions = [version_of(frame) for frame in (bob_alone, arrived, left)]
     assert versions == sorted(versions) and len(set(versions)) == 3
     await bob_socket.disconnect()
@@ -100,7 +102,7 @@ async def test_closing_one_of_two_tabs_keeps_the_user_present(room):
     client = AsyncClient()
     await client.aforce_login(bob)
     page = (await client.get(f"/rooms/{room.slug}/")).content.decode()
-    assert present_in(page) == marked_present(page) == {alice.pk, bob.pk}
+    assert present_in(page) == {alice.pk, bob.pk}
 
     await second_tab.disconnect()
     lists = await roster_where(bob_socket, {bob.pk})
@@ -109,20 +111,78 @@ async def test_closing_one_of_two_tabs_keeps_the_user_present(room):
 
 
 @over_sockets
-async def test_typing_reaches_the_room_once_rendered_naming_the_typist(room):
+async def test_an_older_roster_is_never_shown_after_a_newer_one(room):
+    """Rosters of several server processes may arrive out of order: the socket drops
+    one older than the last it sent, whatever the order it receives them in."""
+    bob = await make_member(room)
+    bob_socket = await open_socket(room.slug, bob)
+    (shown,) = await roster_where(bob_socket, {bob.pk})
+
+    def roster(version, text):
+        html = f'<section id="presence" data-version="{version}" hx-swap-oob="true">{text}</section>'
+        return {"type": "room.presence", "version": version, "html": html}
+
+    send = get_channel_layer().group_send
+    await send(room_group(room), roster(version_of(shown) - 1, "older"))
+    await send(room_group(room), roster(version_of(shown), "the same again"))
+    await send(room_group(room), roster(version_of(shown) + 1, "newer"))
+    await send(room_group(room), roster(version_of(shown), "older again"))
+    assert (await bob_socket.receive_from()).endswith(">newer</section>")
+    assert await bob_socket.receive_nothing(timeout=0.3)
+    await bob_socket.disconnect()
+
+
+async def typing_lines_within(socket, seconds=0.5):
+    """The frames about typing lines that the socket receives in the next `seconds`."""
+    frames = []
+    while not await socket.receive_nothing(timeout=seconds):
+        frame = await socket.receive_from()
+        if 'id="typing-' in frame:
+            frames.append(frame)
+    return frames
+
+
+@over_sockets
+async def test_typing_shows_others_one_line_per_person_until_their_message(room, settings):
+    settings.CHAT_TYPING_THROTTLE = 0
     alice, bob = await make_member(room), await make_member(room)
     alice_socket, bob_socket = await open_socket(room.slug, alice), await open_socket(room.slug, bob)
     await roster_where(alice_socket, {alice.pk, bob.pk})
+    await roster_where(bob_socket, {alice.pk, bob.pk})
+    line = f'<p id="typing-{alice.pk}" class="typing-line" data-user="{alice.pk}"'
 
+    # The first line of alice on bob's page is added to #typing...
     await alice_socket.send_json_to({"action": "typing", "HEADERS": {"HX-Request": "true"}})
-
-    seen_by_bob = (await receive_until(bob_socket, "is typing"))[-1]
-    seen_by_alice = (await receive_until(alice_socket, "is typing"))[-1]
-    assert seen_by_bob == seen_by_alice  # one shared fragment; alice's page drops her own line
-    assert 'hx-swap-oob="beforeend:#typing"' in seen_by_bob
-    assert f'data-user="{alice.pk}">{alice.username} is typing…' in seen_by_bob
+    added = (await receive_until(bob_socket, "is typing"))[-1]
+    assert added.strip().startswith('<div hx-swap-oob="beforeend:#typing">' + line + ">")
+    assert f">{alice.username} is typing…</p>" in added
+    # ...the next replaces it (one line per person, and its fade starts again).
+    await alice_socket.send_json_to({"action": "typing"})
+    replaced = (await receive_until(bob_socket, "is typing"))[-1]
+    assert replaced.strip().startswith(line + ' hx-swap-oob="true">')
+    # Her message takes the line away, once.
+    await alice_socket.send_json_to({"body": "done typing"})
+    frames = await receive_until(bob_socket, f'id="typing-{alice.pk}"')
+    assert "done typing" in frames[-2]
+    assert frames[-1].strip().startswith(line + ' hidden hx-swap-oob="true"></p>')
+    await alice_socket.send_json_to({"body": "and again"})
+    await receive_until(bob_socket, "and again")
+    # Alice never sees her own line, nor the removal of one.
+    assert await typing_lines_within(bob_socket) == []
+    assert await typing_lines_within(alice_socket) == []
     await alice_socket.disconnect()
     await bob_socket.disconnect()
+
+
+@over_sockets
+async def test_a_new_socket_empties_the_typing_lines_of_its_page(room, settings):
+    """After a reconnect a page may show lines that the new socket does not know of:
+    it starts with an empty #typing, so that it adds (not replaces) each line."""
+    alice = await make_member(room)
+    alice_socket = await open_socket(room.slug, alice)
+    frame = await alice_socket.receive_from()
+    assert frame.strip() == '<div id="typing" class="typing" aria-live="polite" hx-swap-oob="true"></div>'
+    await alice_socket.disconnect()
 
 
 @over_sockets
@@ -172,10 +232,14 @@ async def test_presence_of_a_private_room_reaches_only_its_members(room):
 
     alice_socket = await open_socket(private_room.slug, alice)
     await roster_where(alice_socket, {alice.pk})
+    bob = await make_member(private_room)
+    bob_socket = await open_socket(private_room.slug, bob)
+    await roster_where(alice_socket, {alice.pk, bob.pk})
     await alice_socket.send_json_to({"action": "typing"})
-    await receive_until(alice_socket, "is typing")
+    await receive_until(bob_socket, "is typing")
 
     assert await outsider_socket.receive_nothing(timeout=0.3)
+    await bob_socket.disconnect()
     await alice_socket.disconnect()
     await outsider_socket.disconnect()
 
@@ -215,7 +279,8 @@ def test_room_page_marks_who_is_here_in_a_constant_number_of_queries(client, dja
         page = client.get(f"/rooms/{room.slug}/").content.decode()
 
     # The viewer's page is open, but it has no socket yet.
-    assert present_in(page) == marked_present(page) == {user.pk for user in others}
+    assert present_in(page) == {user.pk for user in others}
+    assert names_in(page) == {user.username for user in others}
 
 
 def test_room_page_still_shows_without_redis_answering(client, monkeypatch, caplog):
@@ -227,7 +292,7 @@ def test_room_page_still_shows_without_redis_answering(client, monkeypatch, capl
     response = client.get(f"/rooms/{room.slug}/")
 
     assert response.status_code == 200
-    assert present_in(response.content.decode()) == marked_present(response.content.decode()) == set()
+    assert present_in(response.content.decode()) == set()
     assert "presence unavailable" in caplog.text
 
 

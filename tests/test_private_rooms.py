@@ -216,10 +216,11 @@ async def test_an_open_socket_elsewhere_hears_nothing_of_the_room():
     outsider_socket = await joined_socket(lobby, outsider)
     await frames_within(insider_socket, 0.3)
 
-    cracker_socket = await open_socket(room.slug, cracker)  # presence in the room
-    await cracker_socket.send_json_to({"action": "typing"})
-    await receive_until(cracker_socket, "is typing", timeout=10)
     keeper = await sync_to_async(lambda: message.author)()
+    keeper_socket = await open_socket(room.slug, keeper)  # presence in the room
+    cracker_socket = await open_socket(room.slug, cracker)
+    await cracker_socket.send_json_to({"action": "typing"})
+    await receive_until(keeper_socket, "is typing", timeout=10)
     await sync_to_async(message_post)(room=room, author=keeper, body=f"{SECRET_CODE} again")
     await sync_to_async(message_edit)(room=room, user=keeper, message_id=message.pk, body=f"{SECRET_CODE}!")
     newcomer = await sync_to_async(UserFactory)()
@@ -229,5 +230,5 @@ async def test_an_open_socket_elsewhere_hears_nothing_of_the_room():
     await receive_until(insider_socket, f'data-room="{room.slug}"', timeout=10)
     heard = await frames_within(outsider_socket, 0.5)
     assert [frame for frame in heard if any(secret in frame for secret in SECRETS)] == []
-    for socket in (insider_socket, outsider_socket, cracker_socket):
+    for socket in (insider_socket, outsider_socket, cracker_socket, keeper_socket):
         await socket.disconnect()

@@ -36,12 +36,6 @@ def message_times(moment):
 
 
 @register.filter
-def local_day(moment):
-    """The day of a time where the server is (cheaper than formatting it)."""
-    return timezone.localtime(moment).date()
-
-
-@register.filter
 def exact_time(moment):
     """2026-11-25 14:03:07 UTC (an edit's hover title)."""
     local = timezone.localtime(moment)

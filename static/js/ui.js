@@ -1,5 +1,5 @@
 // What the interface needs beyond HTML, CSS and the server (which do the panels, the
-// theme, the banner and the per-viewer look): a length counter, runs of messages,
+// theme, the banner, runs of messages and the per-viewer look): a length counter,
 // relative times, and a live log that stays quiet while history goes in.
 (function () {
   "use strict";
@@ -12,28 +12,6 @@
     count.hidden = field.value.length < 3500;
     count.classList.toggle("near-limit", field.value.length >= 3900);
     count.textContent = field.value.length.toLocaleString("en") + " / " + field.maxLength.toLocaleString("en");
-  }
-
-  // One author's messages within five minutes on one day form a run that shows the
-  // name and avatar once. The fragments are shared and know nothing of their neighbours.
-  function sentAt(message) {
-    var time = message.querySelector("time[data-relative]"); // none in an edit form (still settling)
-    return time ? Date.parse(time.getAttribute("datetime")) : NaN;
-  }
-
-  function markRuns(list) {
-    var previous = null;
-    list.querySelectorAll(":scope > *").forEach(function (node) {
-      var isMessage = node.matches(".message:not(.editing)");
-      if (isMessage) {
-        node.classList.toggle(
-          "continued",
-          !!previous && !!node.dataset.author && node.dataset.author === previous.dataset.author &&
-            node.dataset.day === previous.dataset.day && sentAt(node) - sentAt(previous) < 5 * 60 * 1000
-        );
-      }
-      previous = isMessage ? node : null;
-    });
   }
 
   // "3 min ago", moving on every 30 s; the title holds the exact time, in the reader's zone.
@@ -73,10 +51,8 @@
   document.addEventListener("htmx:wsAfterSend", updateCounter); // chat.js empties the composer
   document.addEventListener("htmx:wsAfterMessage", updateCounter); // a refused draft comes back
   document.addEventListener("htmx:afterSwap", updateCounter); // a room swapped in (join, leave)
-  document.addEventListener("chat:listchange", function (event) {
-    markRuns(event.target);
-    showTimes();
-  });
+  document.addEventListener("htmx:wsAfterMessage", showTimes);
+  document.addEventListener("htmx:afterSwap", showTimes);
   document.addEventListener("DOMContentLoaded", function () {
     updateCounter();
     showTimes();

@@ -109,7 +109,7 @@ def test_screenshots(asgi_server, new_context):
             shoot(page, f"directory-{suffix}")
             page.goto(f"/rooms/{lobby.slug}/")
             expect(page.locator('#room[data-socket="open"]')).to_have_count(1)
-            expect(page.locator("#members li.present")).to_have_count(2)
+            expect(page.locator("#presence li[data-user]")).to_have_count(2)
             shoot(page, f"room-{suffix}")
             page.goto("/search/?q=screenshots")
             expect(page.locator(".search-result").first).to_be_visible()

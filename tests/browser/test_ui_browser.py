@@ -338,7 +338,8 @@ def test_phone_layout_fits_360_pixels_and_its_panels_open_and_close(asgi_server,
     # The member drawer: closed by a tap beside it.
     toggle("members").click()
     expect(members).to_be_in_viewport()
-    expect(members.locator("li[data-user]")).to_have_count(4)
+    expect(members.locator("#member-roll li[data-user]")).to_have_count(4)
+    expect(members.locator("#presence li[data-user]")).to_have_count(1)  # the owner, here now
     page.mouse.click(20, 400)
     expect(members).to_be_hidden()
 

@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 # roster broadcast per room per this many seconds and process, not one per socket.
 ANNOUNCE_GAP_SECONDS = 0.25
 # The roster names this many people at most, then says how many more.
-ROSTER_NAMES_SHOWN = 50
+ROSTER_NAMES_SHOWN = 20  # a sidebar's worth; every change sends it to every socket of the room
 # How long a closing socket waits for its refresher's update in flight.
 STOP_TIMEOUT_SECONDS = 5
 # A Redis that stops answering must not hang pages and sockets forever.

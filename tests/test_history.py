@@ -17,7 +17,7 @@ from messages_app.selectors import (
     message_page_latest,
     message_run_of,
 )
-from messages_app.services import message_post
+from messages_app.services import message_delete, message_edit, message_post
 from messages_app.text import render_message_html
 from rooms.models import Membership
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory
@@ -166,7 +166,7 @@ def test_day_separator_shows_on_the_first_message_of_each_day(client, room, memb
     client.force_login(member)
     page = client.get(f"/rooms/{room.slug}/").content.decode()
     assert day_starts(page) == [three_days[0].pk, three_days[10].pk, three_days[20].pk]
-    assert page.count('class="day-separator"') == 30  # one per message; CSS shows the day starts
+    assert page.count('class="day-separator"') == 3
     first_day = three_days[0].created_at
     assert f'data-day="{first_day:%Y-%m-%d}"' in page
     assert f"{first_day:%A}, {first_day:%B} {first_day.day}, {first_day.year}" in page
@@ -340,3 +340,50 @@ def test_history_queries_are_the_same_with_100_and_100000_messages(
     print(
         "queries per page:", {name: counts[large.pk, name] for name in ("older page", "room page", "around")}
     )
+
+
+# --- rendered fragments, reused (messages_app/fragments.py) --------------------------
+
+
+@pytest.fixture
+def message_renders():
+    """How many times message.html is rendered (Django's test instrumentation)."""
+    from django.test.signals import template_rendered
+
+    renders = []
+
+    def count(sender, template, **kwargs):
+        if template.name == "messages_app/partials/message.html":
+            renders.append(template)
+
+    template_rendered.connect(count)
+    yield renders
+    template_rendered.disconnect(count)
+
+
+def test_a_page_shown_again_reuses_its_rendered_messages(client, room, member, message_renders):
+    bulk_messages(room, member, 60)
+    client.force_login(member)
+    first = client.get(f"/rooms/{room.slug}/").content.decode()
+    assert len(message_renders) == 50
+    second = client.get(f"/rooms/{room.slug}/").content.decode()
+    assert len(message_renders) == 50, "the second page rendered messages again"
+    assert shown_ids(second) == shown_ids(first)
+
+
+def test_an_edit_a_deletion_or_a_new_name_is_shown_not_the_old_fragment(client, room, member):
+    message_post(room=room, author=member, body="before the edit")
+    doomed = message_post(room=room, author=member, body="deleted soon")
+    edited = Message.objects.get(body="before the edit")
+    client.force_login(member)
+    assert "before the edit" in client.get(f"/rooms/{room.slug}/").content.decode()
+
+    message_edit(room=room, user=member, message_id=edited.pk, body="after the edit")
+    message_delete(room=room, user=member, message_id=doomed.pk)
+    member.username = "renamed-author"
+    member.save(update_fields=["username"])
+    page = client.get(f"/rooms/{room.slug}/").content.decode()
+
+    assert "after the edit" in page and "before the edit" not in page
+    assert "deleted soon" not in page and "message deleted" in page
+    assert "renamed-author" in page

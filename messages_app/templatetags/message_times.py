@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django import template
 from django.utils import timezone
 
+from messages_app.fragments import message_fragments as fragments
+
 register = template.Library()
 
 
@@ -40,3 +42,9 @@ def exact_time(moment):
     """2026-11-25 14:03:07 UTC (an edit's hover title)."""
     local = timezone.localtime(moment)
     return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+
+
+@register.simple_tag(takes_context=True)
+def message_fragments(context, messages):
+    """A list of messages (messages_app/fragments.py: rendered once, then reused)."""
+    return fragments(messages, room=context["room"], highlight_id=context.get("highlight_id"))

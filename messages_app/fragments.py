@@ -1,0 +1,45 @@
+"""Message fragments for history pages, rendered once and kept in memory.
+
+A message's fragment is the same for every viewer (what differs per viewer is CSS)
+and changes only with what its key holds: its last change (edit, deletion, restore),
+its author's name, its place in a run, the room's slug and the template itself. So
+a page of 50 messages mostly reads strings it rendered before instead of rendering
+50 templates. Each process keeps its own bounded cache (settings.CACHES["fragments"]):
+no network round trip, nothing to invalidate across processes, nothing lost if Redis is.
+"""
+
+import hashlib
+
+from django.core.cache import caches
+from django.template.loader import get_template, render_to_string
+from django.utils.safestring import mark_safe
+
+TEMPLATE = "messages_app/partials/message.html"
+
+
+def _template_version():
+    """Changes with message.html (a deploy that changes it must not serve old HTML)."""
+    source = get_template(TEMPLATE).template.source
+    return hashlib.blake2b(source.encode(), digest_size=6).hexdigest()
+
+
+def _key(message, *, room, highlight_id, version):
+    changed = message.changed_at.timestamp() if message.changed_at else 0
+    author = message.author.username if message.author_id else ""
+    flags = f"{message.day_start:d}{message.continued:d}{message.pk == highlight_id:d}"
+    return f"{version}:{room.slug}:{message.pk}:{changed}:{flags}:{author}"
+
+
+def message_fragments(messages, *, room, highlight_id=None):
+    """The HTML of `messages` (marked by selectors.message_runs) as one safe string."""
+    cache, version = caches["fragments"], _template_version()
+    keys = [_key(message, room=room, highlight_id=highlight_id, version=version) for message in messages]
+    known = cache.get_many(keys)
+    rendered = {}
+    for message, key in zip(messages, keys, strict=True):
+        if key not in known:
+            context = {"message": message, "room": room, "highlight_id": highlight_id}
+            rendered[key] = render_to_string(TEMPLATE, context)
+    if rendered:
+        cache.set_many(rendered)
+    return mark_safe("".join(known.get(key) or rendered[key] for key in keys))

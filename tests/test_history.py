@@ -373,18 +373,18 @@ def test_a_page_shown_again_reuses_its_rendered_messages(client, room, member, m
 
 def test_an_edit_a_deletion_or_a_new_name_is_shown_not_the_old_fragment(client, room, member):
     message_post(room=room, author=member, body="untouched")
-    message_post(room=room, author=member, body="before the edit")
+    edited = message_post(room=room, author=member, body="before the edit")
     doomed = message_post(room=room, author=member, body="deleted soon")
-    edited = Message.objects.get(body="before the edit")
     client.force_login(member)
     assert "before the edit" in client.get(f"/rooms/{room.slug}/").content.decode()
 
     message_edit(room=room, user=member, message_id=edited.pk, body="after the edit")
     message_delete(room=room, user=member, message_id=doomed.pk)
+    page = client.get(f"/rooms/{room.slug}/").content.decode()
+    assert "after the edit" in page and "before the edit" not in page
+    assert "deleted soon" not in page and "message deleted" in page
+
     member.username = "renamed-author"
     member.save(update_fields=["username"])
     page = client.get(f"/rooms/{room.slug}/").content.decode()
-
-    assert "after the edit" in page and "before the edit" not in page
-    assert "deleted soon" not in page and "message deleted" in page
     assert page.count('<strong class="author">renamed-author</strong>') == 3  # the untouched one too

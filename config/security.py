@@ -2,7 +2,7 @@
 this site, so markup that slipped past escaping still could not run anything.
 
 No inline script, no inline style attribute, no eval: the templates keep their
-JavaScript in static/js/chat.js, htmx is told not to inject its indicator
+JavaScript in static/js/, htmx is told not to inject its indicator
 <style> nor to eval (the htmx-config meta tag of base.html), and Django's admin
 uses only external scripts and JSON data blocks. `connect-src 'self'` covers the
 page's WebSocket too: CSP Level 3 browsers match ws:/wss: of the page's own host

@@ -213,7 +213,7 @@ def test_htmx_is_configured_to_inject_no_style_and_eval_nothing(client, world):
 
 
 def test_static_files_and_debug_pages_go_without_the_policy(client, world, settings):
-    assert "Content-Security-Policy" not in client.get("/static/js/chat.js")
+    assert "Content-Security-Policy" not in client.get("/static/js/sync.js")
     settings.DEBUG = True  # Django's technical 404 page needs its inline style and script
     assert "Content-Security-Policy" not in client.get("/no-such-page/")
     settings.DEBUG = False

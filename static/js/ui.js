@@ -1,8 +1,13 @@
-// What the interface needs beyond HTML, CSS and the server (which do the panels, the
-// theme, the banner, runs of messages and the per-viewer look): a length counter,
-// relative times, and a live log that stays quiet while history goes in.
+// The interface beyond HTML, CSS and the server (which do the panels, the theme, runs of
+// messages and the per-viewer look): Enter to send, the composer's counter and draft, the
+// reader's place and the "new messages" pill, relative times, a quiet log while history
+// loads, and the reconnect banner's switch. sync.js, loaded before, keeps the list whole.
 (function () {
   "use strict";
+
+  var chat = window.chat;
+  var followNewest = false; // the reader was at the newest when a frame came in
+  var keptPlace = null; // the message in view while older ones go in above it
 
   // CSS cannot count characters: "3,600 / 4,000" from 3,500 on, in red from 3,900.
   function updateCounter() {
@@ -34,28 +39,111 @@
     });
   }
 
-  // The live log announces new messages only: a page of history (swapped in for a
-  // .history-before/.history-after sentinel) goes in while it is busy and silent.
+  // "Jump to newest" shows while the reader is away from it, and reads "New messages"
+  // once one arrived meanwhile.
+  function updateJump(fresh) {
+    var jump = document.querySelector(".jump-newest");
+    if (!jump) return;
+    jump.hidden = chat.reachesNewest() && chat.atBottom();
+    if (jump.hidden) delete jump.dataset.fresh;
+    else if (fresh) jump.dataset.fresh = "";
+  }
+
+  // The banner shows while #room[data-socket=closed] (chat.css).
+  document.addEventListener("htmx:wsOpen", function (event) {
+    event.target.dataset.socket = "open";
+  });
+  document.addEventListener("htmx:wsClose", function (event) {
+    event.target.dataset.socket = "closed";
+  });
+
+  // Enter sends, Shift+Enter starts a new line.
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (field.id !== "composer-body" || event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    if (field.value.trim()) field.form.requestSubmit();
+  });
+
+  // The composer empties on send and keeps the focus; a refused draft comes back.
+  document.addEventListener("htmx:wsAfterSend", function (event) {
+    var form = event.target;
+    if (form.id !== "composer") return;
+    form.dataset.draft = form.elements.body.value;
+    form.elements.body.value = ""; // not form.reset(): that brings back the page's own draft
+    form.elements.body.focus({ preventScroll: true }); // also after a click on Send
+    chat.scrollToNewest();
+    updateCounter();
+  });
+
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var frame = event.detail.message;
+    var own = frame.indexOf("beforeend:#messages") !== -1 && frame.indexOf('data-author="' + document.body.dataset.user + '"') !== -1;
+    followNewest = !!chat.list() && chat.reachesNewest() && (chat.atBottom() || own);
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", function (event) {
+    var frame = event.detail.message;
+    var form = document.getElementById("composer");
+    if (form && frame.indexOf('id="composer-errors"') !== -1) {
+      var refused = document.getElementById("composer-errors").textContent.trim();
+      if (refused && form.dataset.draft && !form.elements.body.value) form.elements.body.value = form.dataset.draft;
+      delete form.dataset.draft;
+      updateCounter();
+    }
+    if (!chat.list()) return;
+    if (followNewest) chat.scrollToNewest();
+    updateJump(frame.indexOf("beforeend:#messages") !== -1);
+    showTimes();
+  });
+
+  // A page of history (swapped in for a .history-before/.history-after sentinel) goes in
+  // while the live log is busy and silent, and the reader's view stays where it was.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var list = document.getElementById("messages");
-    if (!list || !event.detail.elt.matches || !event.detail.elt.matches(".history-before, .history-after")) return;
+    var sentinel = event.detail.elt;
+    var list = chat.list();
+    if (!list || !sentinel.matches || !sentinel.matches(".history-before, .history-after")) return;
     list.setAttribute("aria-live", "off");
     list.setAttribute("aria-busy", "true");
     setTimeout(function () {
       list.setAttribute("aria-live", "polite");
       list.removeAttribute("aria-busy");
     }, 300); // the sentinel is gone by the time the swap settles: no later event to wait for
+    var next = sentinel.matches(".history-before") && sentinel.nextElementSibling;
+    if (next) keptPlace = { node: next, top: next.getBoundingClientRect().top };
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    updateCounter(); // a room swapped in (join, leave)
+    showTimes();
+    if (!chat.list()) return;
+    if (event.target.id === "room") chat.scrollToNewest(); // joined or left: a new list
+    if (keptPlace) chat.list().scrollTop += keptPlace.node.getBoundingClientRect().top - keptPlace.top;
+    keptPlace = null;
+    updateJump(false);
+  });
+
+  document.addEventListener("scroll", function (event) {
+    if (event.target === chat.list()) updateJump(false);
+  }, true);
+
+  // Jump to newest: scroll down when the list reaches it; else the link reloads the room.
+  document.addEventListener("click", function (event) {
+    if (!chat.list() || !event.target.closest || !event.target.closest(".jump-newest") || !chat.reachesNewest()) return;
+    event.preventDefault();
+    chat.scrollToNewest();
+    document.getElementById("composer-body").focus({ preventScroll: true });
   });
 
   document.addEventListener("input", updateCounter);
-  document.addEventListener("htmx:wsAfterSend", updateCounter); // chat.js empties the composer
-  document.addEventListener("htmx:wsAfterMessage", updateCounter); // a refused draft comes back
-  document.addEventListener("htmx:afterSwap", updateCounter); // a room swapped in (join, leave)
-  document.addEventListener("htmx:wsAfterMessage", showTimes);
-  document.addEventListener("htmx:afterSwap", showTimes);
   document.addEventListener("DOMContentLoaded", function () {
     updateCounter();
     showTimes();
     setInterval(showTimes, 30000);
+    if (!chat.list()) return;
+    var highlighted = chat.list().querySelector(":scope > .message.highlighted"); // a search result
+    if (highlighted) highlighted.scrollIntoView({ block: "center" });
+    else chat.scrollToNewest();
+    updateJump(false);
   });
 })();

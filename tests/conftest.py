@@ -1,5 +1,6 @@
 import functools
 
+import psycopg
 import pytest
 import redis
 from asgiref.sync import sync_to_async
@@ -28,6 +29,26 @@ def close_connection_pools(django_db_setup):
     for connection in connections.all(initialized_only=True):
         if getattr(connection, "pool", None) is not None:
             connection.close_pool()
+    end_other_sessions_of_the_test_database()
+
+
+def end_other_sessions_of_the_test_database():
+    """Connections still held by other threads of this process (asgiref's executors,
+    the presence threads) would stop pytest-django from dropping the test database."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return
+    with psycopg.connect(
+        dbname=database["NAME"],
+        host=database["HOST"],
+        port=database["PORT"] or None,
+        user=database["USER"],
+        autocommit=True,
+    ) as connection:
+        connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @functools.cache

@@ -38,7 +38,7 @@ from bench import environment
 from bench.environment import BenchEnvironment
 from bench.loadgen import ClientSpec, LoadGenerator, StepPlan
 from bench.procstat import CpuMeter, cpu_seconds, rss_bytes
-from bench.servers import start_servers, stop_servers
+from bench.servers import VARIANTS, start_servers, stop_servers
 from bench.stats import StepResult, number, print_table, ratio
 
 KINDS = ("ours", "baseline")
@@ -96,7 +96,7 @@ class Run:
         return pids
 
 
-def client_specs(kind, rooms, servers):
+def client_specs(kind, rooms, servers, *, compression=None):
     """One client per member; client i talks to server i mod N (how clients spread over processes)."""
     specs, senders, client_id = [], [], 0
     for index, room in enumerate(rooms):
@@ -105,7 +105,9 @@ def client_specs(kind, rooms, servers):
             server = servers[client_id % len(servers)]
             path = PATHS[kind].format(slug=room.slug)
             specs.append(
-                ClientSpec(client_id, index, server.ws_url + path, server.origin, member.session_key)
+                ClientSpec(
+                    client_id, index, server.ws_url + path, server.origin, member.session_key, compression
+                )
             )
             ids.append(client_id)
             client_id += 1
@@ -220,7 +222,8 @@ def run_kind(kind, scenario, rooms, processes, args, env, run_dir, tag):
         stack.callback(stop_servers, servers)
         loadgen = LoadGenerator(args.loadgen_processes, tag)
         stack.callback(loadgen.close)
-        specs, senders = client_specs(kind, rooms, servers)
+        compression = "deflate" if "deflate-on" in args.variant else None
+        specs, senders = client_specs(kind, rooms, servers, compression=compression)
         run = Run(kind, servers, loadgen, senders, [room.slug for room in rooms], env.db_name)
         rss_before = sum(rss_bytes(s.pid) for s in servers)
         started = time.monotonic()
@@ -436,7 +439,7 @@ def parse_args(argv):
         "--variant",
         action="append",
         default=[],
-        choices=["gc-freeze", "gc-default", "gc-log", "shared-db-thread", "frames-inline"],
+        choices=[*VARIANTS],
         help="measure a change applied or undone (bench/asgi_variants.py); repeatable",
     )
     parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL in the servers")

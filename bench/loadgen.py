@@ -39,6 +39,7 @@ class ClientSpec:
     url: str
     origin: str
     cookie: str
+    compression: str | None = None  # "deflate" only to measure per-message deflate on (--variant deflate-on)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class Worker:
             spec.url,
             origin=spec.origin,
             additional_headers={"Cookie": f"sessionid={spec.cookie}"},
-            compression=None,
+            compression=spec.compression,
             open_timeout=CONNECT_TIMEOUT_SECONDS,
             close_timeout=5,
             ping_interval=None,  # no keep-alive traffic in the figures

@@ -24,6 +24,18 @@ START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 10
 LOG_PROBLEM = re.compile(r"Traceback|\sERROR\s|^ERROR:|CRITICAL", re.MULTILINE)
 APPLICATION = "config.asgi:application"
+# --variant names: the app with one change applied or undone. Most are in
+# bench/asgi_variants.py; "no-pool" in bench/settings.py; "deflate-on" here.
+VARIANTS = (
+    "gc-freeze",
+    "gc-default",
+    "gc-log",
+    "shared-db-thread",
+    "frames-inline",
+    "no-pool",
+    "deflate-on",
+)
+DEFLATE_OFF = "--ws-per-message-deflate false"
 
 
 def procfile_web_command():
@@ -40,8 +52,10 @@ def server_command(*, server, variants):
     if server == "daphne":
         return f"daphne -b $HOST -p $PORT --proxy-headers {application}"
     command = procfile_web_command()
-    if APPLICATION not in command:
-        raise SystemExit(f"The Procfile's web: line does not serve {APPLICATION}: {command}")
+    if APPLICATION not in command or DEFLATE_OFF not in command:
+        raise SystemExit(f"The Procfile's web: line is not the one the bench knows: {command}")
+    if "deflate-on" in variants:  # undoes a change: per-message deflate, as uvicorn's default
+        command = command.replace(DEFLATE_OFF, "--ws-per-message-deflate true")
     return command.replace(APPLICATION, application)
 
 

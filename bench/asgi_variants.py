@@ -11,6 +11,9 @@ BENCH_VARIANTS, comma separated:
     frames-inline     undoes a change: the room consumer handles a frame from its browser
                       before anything else (as before RoomConsumer.receive handed it to a
                       task), so while its message is saved no frame reaches that socket
+    dispatch-hop      undoes a change: the room consumer dispatches through Channels'
+                      AsyncConsumer.dispatch, which hops to the sync thread to close stale
+                      database connections before every event (every relayed frame)
     gc-default        undoes a change: Python's default collector thresholds (700, 10, 10)
                       instead of config.asgi.GC_THRESHOLDS
     gc-log            prints every collection that took over 5 ms to the server's log
@@ -22,6 +25,7 @@ import os
 import sys
 import time
 
+from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 
 from config.asgi import application  # noqa: F401  (the server imports it from here)
@@ -38,6 +42,9 @@ if "frames-inline" in VARIANTS:
         await self.handle_frame(text_data, bytes_data)
 
     consumers.RoomConsumer.receive = receive_inline
+
+if "dispatch-hop" in VARIANTS:
+    consumers.RoomConsumer.dispatch = AsyncConsumer.dispatch
 
 if "gc-freeze" in VARIANTS:
     gc.collect()

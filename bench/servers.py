@@ -32,6 +32,7 @@ VARIANTS = (
     "gc-log",
     "shared-db-thread",
     "frames-inline",
+    "dispatch-hop",
     "no-pool",
     "deflate-on",
 )

@@ -4,6 +4,7 @@ import asyncio
 import functools
 import logging
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
@@ -102,6 +103,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope, receive, send):
         await super().__call__(scope, receive, unless_closed(send))
+
+    async def dispatch(self, message):
+        """Channels' own dispatch first closes stale database connections on the
+        process's one sync thread: a thread hop for every frame relayed to every
+        recipient. This consumer's queries all run through in_db_thread, which closes
+        them itself, so it calls the handler directly (docs/performance.md)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         self.frames_in_hand = set()

@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 # A burst of arrivals (say, every page reconnecting after a deploy) costs one
 # roster broadcast per room per this many seconds and process, not one per socket.
-ANNOUNCE_GAP_SECONDS = 0.25
+ANNOUNCE_GAP_SECONDS = 1.0  # "Here now" may lag a second: bigroom rosters 60 -> 14 MB (docs/performance.md)
 # The roster names this many people at most, then says how many more.
 ROSTER_NAMES_SHOWN = 20  # a sidebar's worth; every change sends it to every socket of the room
 # How long a closing socket waits for its refresher's update in flight.

@@ -5,6 +5,7 @@ import asyncio
 import re
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -318,6 +319,11 @@ async def store(request):
         yield MemoryPresence()
         return
     prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    # Every test uses ROOM_ID: start from none of its keys, whatever the layer's flush() empties.
+    with redis.Redis.from_url(settings.REDIS_URL) as client:
+        stale = list(client.scan_iter(match=f"{prefix}:presence:{ROOM_ID}*"))
+        if stale:
+            client.delete(*stale)
     redis_store = RedisPresence(url=settings.REDIS_URL, prefix=prefix)
     yield redis_store
     await redis_store.aclose()

@@ -1,7 +1,8 @@
 """Who has a room open now ("presence"), and who is typing.
 
 Each open socket of a room's page holds an entry that expires unless its
-consumer refreshes it (every third of CHAT_PRESENCE_TTL). A server process
+process refreshes it (every third of CHAT_PRESENCE_TTL, all of a process's
+due entries in one round trip). A server process
 killed without running its disconnect handlers leaves entries that simply run
 out: readers never count an expired entry, and the next update in the room
 removes it and tells the room. A user is present while any of their sockets
@@ -162,15 +163,32 @@ class RedisPresence:
     def _sockets_key(self, user_id):
         return f"{self.prefix}:sockets:{user_id}"
 
-    async def update(self, *, room_id, user_id, channel_name, entering, ttl):
+    def _update_call(self, *, room_id, user_id, channel_name, entering, ttl):
         keys = [
             self._room_key(room_id),
             f"{self._room_key(room_id)}:{user_id}",
             f"{self._room_key(room_id)}:version",
             self._sockets_key(user_id),
         ]
-        args = [user_id, channel_name, "enter" if entering else "leave", ttl]
-        return bool(await self._async_scripts()["update"](keys=keys, args=args))
+        return {"keys": keys, "args": [user_id, channel_name, "enter" if entering else "leave", ttl]}
+
+    async def update(self, *, room_id, user_id, channel_name, entering, ttl):
+        call = self._update_call(
+            room_id=room_id, user_id=user_id, channel_name=channel_name, entering=entering, ttl=ttl
+        )
+        return bool(await self._async_scripts()["update"](**call))
+
+    async def refresh_many(self, entries, *, ttl):
+        """Refresh (room id, user id, channel) entries in one round trip (a pipeline of
+        the same script); for each, True when its room's present users changed."""
+        script = self._async_scripts()["update"]
+        async with script.registered_client.pipeline(transaction=False) as pipe:
+            for room_id, user_id, channel_name in entries:
+                call = self._update_call(
+                    room_id=room_id, user_id=user_id, channel_name=channel_name, entering=True, ttl=ttl
+                )
+                await script(**call, client=pipe)  # queued, sent by execute()
+            return [bool(changed) for changed in await pipe.execute()]
 
     async def claim_socket(self, *, user_id, channel_name, ttl, limit):
         keys, args = [self._sockets_key(user_id)], [channel_name, ttl, limit]
@@ -252,6 +270,12 @@ class MemoryPresence:
             if changed:
                 self._versions[room_id] = max(self._versions.get(room_id, 0) + 1, time.time_ns() // 1000)
             return changed
+
+    async def refresh_many(self, entries, *, ttl):
+        return [
+            await self.update(room_id=room_id, user_id=user_id, channel_name=channel, entering=True, ttl=ttl)
+            for room_id, user_id, channel in entries
+        ]
 
     async def claim_socket(self, *, user_id, channel_name, ttl, limit):
         now = time.time()
@@ -450,6 +474,70 @@ async def presence_announce(room):
     await rooms.setdefault(room.pk, _Announcements()).announce(room)
 
 
+# --- Keeping entries fresh -----------------------------------------------------------
+
+# Sockets refreshed in one Redis round trip at most.
+REFRESH_BATCH = 500
+
+
+def _refresh_period():
+    return _presence_ttl() / 3
+
+
+class _Refresher:
+    """Keeps every open socket's entry of this process (and event loop) fresh: one task
+    that, each tick, refreshes the entries due in one round trip, instead of a task and
+    a round trip per socket, which saturated a process holding 19,000 sockets
+    (docs/performance.md, idle)."""
+
+    def __init__(self):
+        self.due = {}  # SocketPresence -> monotonic time of its next refresh
+        self.task = None
+
+    def add(self, socket):
+        # The first refresh at a random part of the period: sockets that opened together
+        # (a deploy, a reconnect storm) do not all come due in the same tick ever after.
+        self.due[socket] = time.monotonic() + random.uniform(0.5, 1) * _refresh_period()
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run())
+
+    def discard(self, socket):
+        self.due.pop(socket, None)
+
+    async def _run(self):
+        while self.due:
+            await asyncio.sleep(min(1.0, _refresh_period() / 2))
+            now = time.monotonic()
+            due = [socket for socket, at in self.due.items() if at <= now]
+            for start in range(0, len(due), REFRESH_BATCH):
+                await self._refresh(due[start : start + REFRESH_BATCH])
+
+    async def _refresh(self, sockets):
+        # Only sockets still open: one that left meanwhile must not be entered again.
+        sockets = [socket for socket in sockets if socket in self.due]
+        batch = asyncio.get_running_loop().create_future()
+        for socket in sockets:
+            self.due[socket] = time.monotonic() + _refresh_period()
+            socket.refreshing = batch
+        try:
+            entries = [(socket.room.pk, socket.user.pk, socket.channel_name) for socket in sockets]
+            changed = await presence_store().refresh_many(entries, ttl=_presence_ttl())
+            rooms = {socket.room.pk: socket.room for socket, did in zip(sockets, changed, strict=True) if did}
+            for room in rooms.values():
+                await presence_announce(room)
+        except Exception:
+            logger.warning("presence refresh failed for %d sockets", len(sockets), exc_info=True)
+        finally:
+            batch.set_result(None)
+
+
+_refreshers = weakref.WeakKeyDictionary()  # event loop -> _Refresher
+
+
+def _refresher():
+    return _refreshers.setdefault(asyncio.get_running_loop(), _Refresher())
+
+
 # --- One socket ----------------------------------------------------------------------
 
 
@@ -460,8 +548,7 @@ class SocketPresence:
 
     def __init__(self, *, room, user, channel_name):
         self.room, self.user, self.channel_name = room, user, channel_name
-        self._closing = asyncio.Event()
-        self._refresher = None
+        self.refreshing = None  # the refresh batch this socket was last in (_Refresher)
         self._typing_at = -math.inf
 
     async def enter(self, show_roster):
@@ -475,16 +562,16 @@ class SocketPresence:
                 await show_roster(await _with_query(presence_event)(room=self.room))
         except Exception:
             logger.exception("presence enter failed room=%s user=%s", self.room.slug, self.user.username)
-        self._refresher = asyncio.create_task(self._keep_fresh())
+        _refresher().add(self)
 
     async def leave(self):
-        self._closing.set()
-        if self._refresher is not None:
-            # Let an update in flight finish first, so that it cannot re-add the entry after we remove it.
+        _refresher().discard(self)
+        if self.refreshing is not None:
+            # Let a refresh in flight finish first, so that it cannot re-add the entry after we remove it.
             try:
-                await asyncio.wait_for(self._refresher, STOP_TIMEOUT_SECONDS)
+                await asyncio.wait_for(asyncio.shield(self.refreshing), STOP_TIMEOUT_SECONDS)
             except TimeoutError:
-                logger.warning("presence refresher did not stop room=%s", self.room.slug)
+                logger.warning("presence refresh did not finish room=%s", self.room.slug)
         try:
             if await self._update(entering=False):
                 await presence_announce(self.room)
@@ -503,19 +590,3 @@ class SocketPresence:
     async def _update(self, *, entering):
         update = presence_enter if entering else presence_leave
         return await update(room_id=self.room.pk, user_id=self.user.pk, channel_name=self.channel_name)
-
-    async def _keep_fresh(self):
-        # The first wait is a random part of the period: sockets that opened together
-        # (a deploy, a reconnect storm) do not all refresh in the same instant ever after.
-        wait = random.uniform(0.5, 1) * _presence_ttl() / 3
-        while not self._closing.is_set():
-            try:
-                await asyncio.wait_for(self._closing.wait(), timeout=wait)
-                return
-            except TimeoutError:
-                wait = _presence_ttl() / 3
-            try:
-                if await self._update(entering=True):
-                    await presence_announce(self.room)
-            except Exception:
-                logger.warning("presence refresh failed room=%s", self.room.slug, exc_info=True)

@@ -386,3 +386,36 @@ async def test_store_entry_refreshed_in_time_stays(store):
     await update(store, 7, "tab", ttl=0.3)
     await asyncio.sleep(0.2)
     assert present(store) == {7}
+
+
+@over_sockets
+async def test_store_refreshes_many_entries_in_one_call_and_reports_each_change(store):
+    await update(store, 7, "tab-a", ttl=0.3)
+    entries = [(ROOM_ID, 7, "tab-a"), (ROOM_ID, 8, "tab-b")]
+
+    assert await store.refresh_many(entries, ttl=0.3) == [False, True]  # 7 was here, 8 is new
+    await asyncio.sleep(0.2)
+    assert await store.refresh_many(entries, ttl=0.3) == [False, False]
+    await asyncio.sleep(0.2)  # past the first expiry: the refresh kept both
+    assert present(store) == {7, 8}
+
+
+@over_sockets
+async def test_one_process_keeps_all_its_sockets_present_and_lets_closed_ones_go(room, settings):
+    settings.CHAT_PRESENCE_TTL = 0.6  # refreshed every 0.2 s, in batches
+    members = [await make_member(room) for _ in range(20)]
+    sockets = [await open_socket(room.slug, member) for member in members]
+    everyone = {member.pk for member in members}
+    await roster_where(sockets[0], everyone)
+
+    await asyncio.sleep(1.5)  # more than twice as long as an entry lives
+    assert (await sync_to_async(presence_get)(room_id=room.pk)).user_ids == everyone
+
+    for socket in sockets[10:]:
+        await socket.disconnect()
+    await asyncio.sleep(1.0)  # refreshes went on for the open ten, and none for the closed
+    assert (await sync_to_async(presence_get)(room_id=room.pk)).user_ids == everyone - {
+        member.pk for member in members[10:]
+    }
+    for socket in sockets[:10]:
+        await socket.disconnect()

@@ -478,6 +478,9 @@ async def presence_announce(room):
 
 # Sockets refreshed in one Redis round trip at most.
 REFRESH_BATCH = 500
+# Due entries are gathered this often: small batches, so that none holds the event
+# loop for long (a batch's commands are packed and its replies parsed in one go).
+REFRESH_TICK_SECONDS = 0.2
 
 
 def _refresh_period():
@@ -506,7 +509,7 @@ class _Refresher:
 
     async def _run(self):
         while self.due:
-            await asyncio.sleep(min(1.0, _refresh_period() / 2))
+            await asyncio.sleep(min(REFRESH_TICK_SECONDS, _refresh_period() / 2))
             now = time.monotonic()
             due = [socket for socket, at in self.due.items() if at <= now]
             for start in range(0, len(due), REFRESH_BATCH):

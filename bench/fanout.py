@@ -38,7 +38,7 @@ from bench import environment
 from bench.environment import BenchEnvironment
 from bench.loadgen import ClientSpec, LoadGenerator, StepPlan
 from bench.procstat import CpuMeter, cpu_seconds, rss_bytes
-from bench.servers import VARIANTS, start_servers, stop_servers
+from bench.servers import VARIANTS, client_compression, start_servers, stop_servers
 from bench.stats import StepResult, number, print_table, ratio
 
 KINDS = ("ours", "baseline")
@@ -222,8 +222,7 @@ def run_kind(kind, scenario, rooms, processes, args, env, run_dir, tag):
         stack.callback(stop_servers, servers)
         loadgen = LoadGenerator(args.loadgen_processes, tag)
         stack.callback(loadgen.close)
-        compression = "deflate" if "deflate-on" in args.variant else None
-        specs, senders = client_specs(kind, rooms, servers, compression=compression)
+        specs, senders = client_specs(kind, rooms, servers, compression=client_compression(args.variant))
         run = Run(kind, servers, loadgen, senders, [room.slug for room in rooms], env.db_name)
         rss_before = sum(rss_bytes(s.pid) for s in servers)
         started = time.monotonic()

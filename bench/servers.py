@@ -60,6 +60,11 @@ def server_command(*, server, variants):
     return command.replace(APPLICATION, application)
 
 
+def client_compression(variants):
+    """What the bench's clients offer: nothing, as the issue asks, except to measure deflate on."""
+    return "deflate" if "deflate-on" in variants else None
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))

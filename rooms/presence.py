@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 ANNOUNCE_GAP_SECONDS = 1.0  # "Here now" may lag a second: bigroom rosters 60 -> 14 MB (docs/performance.md)
 # The roster names this many people at most, then says how many more.
 ROSTER_NAMES_SHOWN = 20  # a sidebar's worth; every change sends it to every socket of the room
-# How long a closing socket waits for its refresher's update in flight.
+# How long a closing socket waits for a refresh of its entry in flight.
 STOP_TIMEOUT_SECONDS = 5
 # A Redis that stops answering must not hang pages and sockets forever.
 REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 5}
@@ -518,6 +518,8 @@ class _Refresher:
     async def _refresh(self, sockets):
         # Only sockets still open: one that left meanwhile must not be entered again.
         sockets = [socket for socket in sockets if socket in self.due]
+        if not sockets:
+            return
         batch = asyncio.get_running_loop().create_future()
         for socket in sockets:
             self.due[socket] = time.monotonic() + _refresh_period()

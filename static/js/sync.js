@@ -25,9 +25,6 @@
       var messages = chat.list();
       return messages.scrollHeight - messages.scrollTop - messages.clientHeight < NEAR_BOTTOM_PX;
     },
-    scrollToNewest: function () {
-      chat.list().scrollTop = chat.list().scrollHeight;
-    },
   });
 
   function shownMessages() {

@@ -39,6 +39,10 @@
     });
   }
 
+  function scrollToNewest() {
+    chat.list().scrollTop = chat.list().scrollHeight;
+  }
+
   // "Jump to newest" shows while the reader is away from it, and reads "New messages"
   // once one arrived meanwhile.
   function updateJump(fresh) {
@@ -72,7 +76,7 @@
     form.dataset.draft = form.elements.body.value;
     form.elements.body.value = ""; // not form.reset(): that brings back the page's own draft
     form.elements.body.focus({ preventScroll: true }); // also after a click on Send
-    chat.scrollToNewest();
+    scrollToNewest();
     updateCounter();
   });
 
@@ -92,7 +96,7 @@
       updateCounter();
     }
     if (!chat.list()) return;
-    if (followNewest) chat.scrollToNewest();
+    if (followNewest) scrollToNewest();
     updateJump(frame.indexOf("beforeend:#messages") !== -1);
     showTimes();
   });
@@ -117,7 +121,7 @@
     updateCounter(); // a room swapped in (join, leave)
     showTimes();
     if (!chat.list()) return;
-    if (event.target.id === "room") chat.scrollToNewest(); // joined or left: a new list
+    if (event.target.id === "room") scrollToNewest(); // joined or left: a new list
     if (keptPlace) chat.list().scrollTop += keptPlace.node.getBoundingClientRect().top - keptPlace.top;
     keptPlace = null;
     updateJump(false);
@@ -131,7 +135,7 @@
   document.addEventListener("click", function (event) {
     if (!chat.list() || !event.target.closest || !event.target.closest(".jump-newest") || !chat.reachesNewest()) return;
     event.preventDefault();
-    chat.scrollToNewest();
+    scrollToNewest();
     document.getElementById("composer-body").focus({ preventScroll: true });
   });
 
@@ -143,7 +147,7 @@
     if (!chat.list()) return;
     var highlighted = chat.list().querySelector(":scope > .message.highlighted"); // a search result
     if (highlighted) highlighted.scrollIntoView({ block: "center" });
-    else chat.scrollToNewest();
+    else scrollToNewest();
     updateJump(false);
   });
 })();

@@ -5,7 +5,7 @@ import hashlib
 
 from django.db import transaction
 
-from messages_app.broadcast import user_send
+from config.realtime import user_send
 
 
 def session_fingerprint(session_key):

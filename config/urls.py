@@ -12,6 +12,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
-    path("", include("messages_app.urls")),
     path("", include("rooms.urls")),
+    path("", include("messages_app.urls")),
 ]

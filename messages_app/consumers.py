@@ -11,12 +11,19 @@ from django.template.loader import render_to_string
 from accounts.selectors import SESSION_ENDED, SESSION_OUTDATED, session_login_state
 from accounts.services import session_fingerprint
 from config.db_threads import in_db_thread
-from messages_app.broadcast import room_group, room_members_group, user_group
+from config.realtime import room_group, room_members_group, user_group
 from messages_app.frames import FrameError, frame_too_large, parse_frame
-from messages_app.services import MessageRejected, message_delete, message_edit, message_post
-from rooms.presence import SocketPresence, socket_claim
-from rooms.selectors import membership_list_for_user, room_access
-from rooms.services import membership_mark_read
+from messages_app.selectors import membership_list_for_user
+from messages_app.services import (
+    MessageRejected,
+    membership_mark_read,
+    message_delete,
+    message_edit,
+    message_post,
+)
+from rooms.presence.sockets import SocketPresence
+from rooms.presence.stores import socket_claim
+from rooms.selectors import room_access
 
 logger = logging.getLogger(__name__)
 

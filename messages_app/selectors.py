@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messages_app import search
 from messages_app.models import Message
 from messages_app.text import without_control_characters
+from rooms.models import Membership, Room
 from rooms.selectors import room_list_readable
 
 PAGE_SIZE = 50
@@ -240,3 +242,48 @@ def message_list_changed_since(*, room, since, limit=CATCH_UP_LIMIT):
     earlier, to be safe), oldest change first."""
     changed = _room_messages(room).filter(changed_at__gte=since - CHANGES_OVERLAP).order_by("changed_at")
     return [message_run_alone(message) for message in message_with_previous(changed)[:limit]]
+
+
+# --- rooms as their reader sees them: the directory and the sidebar's badges ---------
+
+# Counting stops here: a badge shows "999+" rather than scanning years of history.
+UNREAD_CAP = 1000
+
+
+class SubqueryCount(Subquery):
+    """COUNT(*) of a (limited) subquery, as a column of the outer query."""
+
+    template = "(SELECT count(*) FROM (%(subquery)s) _counted)"
+    output_field = IntegerField()
+
+
+def room_list_public():
+    """Public rooms for the directory: member count and time of the newest message."""
+    newest = Message.objects.filter(room=OuterRef("pk")).order_by("-id").values("created_at")[:1]
+    return Room.objects.filter(is_private=False).annotate(
+        member_count=Count("memberships", filter=Q(memberships__banned_at__isnull=True)),
+        last_activity=Subquery(newest),
+    )
+
+
+def membership_list_for_user(*, user):
+    """The user's rooms (not banned from), each membership with its room, its
+    unread count and whether an unread message mentions the user: one query."""
+    last_read = Coalesce(OuterRef("last_read_message_id"), 0)
+    unread = (
+        Message.objects.filter(room=OuterRef("room_id"), id__gt=last_read, deleted_at__isnull=True)
+        .exclude(author=user)
+        .values("id")[:UNREAD_CAP]
+    )
+    unread_mention = Message.mentions.through.objects.filter(
+        user=user,
+        message__room=OuterRef("room_id"),
+        message_id__gt=last_read,
+        message__deleted_at__isnull=True,
+    )
+    return (
+        Membership.objects.filter(user=user, banned_at__isnull=True)
+        .select_related("room")
+        .annotate(unread_count=SubqueryCount(unread), has_unread_mention=Exists(unread_mention))
+        .order_by("room__name")
+    )

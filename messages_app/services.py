@@ -6,15 +6,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from messages_app.broadcast import message_broadcast, message_update_broadcast
+from messages_app.broadcast import message_broadcast, message_update_broadcast, user_read_broadcast
 from messages_app.models import Message, ModerationAction, Report
+from messages_app.moderation import ModerationRefused, member_ban, moderator_membership, record_action
 from messages_app.ratelimit import send_wait_seconds
 from messages_app.selectors import message_runs
+from messages_app.signals import message_deleted, message_edited, message_posted, message_signal_send
 from messages_app.text import mention_candidates, render_message_html, without_control_characters
 from rooms.models import Membership
-from rooms.moderation import ModerationRefused, member_ban, moderator_membership, record_action
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +139,19 @@ def _save_new_message(*, room, author, body, client_id):
     message.prev_id = previous.pk if previous else None
     message_runs([message], previous=previous)
     # Announce only what was committed: a rollback must not leave a ghost on screens.
-    transaction.on_commit(lambda: message_broadcast(message, mentioned_ids=mentioned_ids))
+    transaction.on_commit(lambda: _announce_posted(message, mentioned_ids=mentioned_ids))
     return message
+
+
+def _announce_posted(message, *, mentioned_ids):
+    """After commit: to the open pages, then to the apps above (messages_app.signals)."""
+    message_broadcast(message, mentioned_ids=mentioned_ids)
+    message_signal_send(message_posted, message, mentioned_ids=mentioned_ids)
+
+
+def _announce_changed(message, *, signal):
+    message_update_broadcast(message)
+    message_signal_send(signal, message)
 
 
 def _message_sent_before(*, room, author, client_id):
@@ -176,7 +189,7 @@ def message_edit(*, room, user, message_id, body):
         message.edited_at = message.changed_at = timezone.now()
         message.save(update_fields=["body", "body_html", "edited_at", "changed_at"])
         message.mentions.set(mentioned_ids)
-        transaction.on_commit(lambda: message_update_broadcast(message))
+        transaction.on_commit(lambda: _announce_changed(message, signal=message_edited))
     logger.info("message edited room=%s user=%s id=%s", room.slug, user.username, message.pk)
     return message
 
@@ -212,7 +225,7 @@ def _mark_deleted(message, *, by):
         message.deleted_at = message.changed_at = timezone.now()
         message.deleted_by = by
         message.save(update_fields=["deleted_at", "deleted_by", "changed_at"])
-        transaction.on_commit(lambda: message_update_broadcast(message))
+        transaction.on_commit(lambda: _announce_changed(message, signal=message_deleted))
     logger.info("message deleted room=%s user=%s id=%s", message.room.slug, by.username, message.pk)
     return message
 
@@ -277,3 +290,24 @@ def report_resolve(*, report, actor, resolution, source=Source.ADMIN):
     report.resolved_at, report.resolved_by, report.resolution = timezone.now(), actor, resolution
     report.save(update_fields=["resolved_at", "resolved_by", "resolution"])
     return report
+
+
+def membership_mark_read(*, room, user, message_id):
+    """Mark the room read up to a message (never backwards, never past the room's
+    real messages), and clear its badge in every tab of the user. Returns the id
+    now marked read, or None when nothing changed."""
+    newest = (
+        Message.objects.filter(room=room, id__lte=message_id).order_by("-id").values_list("id", flat=True)
+    )
+    read_id = newest.first()
+    if read_id is None:
+        return None
+    updated = (
+        Membership.objects.filter(room=room, user=user, banned_at__isnull=True)
+        .filter(Q(last_read_message_id__isnull=True) | Q(last_read_message_id__lt=read_id))
+        .update(last_read_message_id=read_id)
+    )
+    if not updated:
+        return None
+    transaction.on_commit(lambda: user_read_broadcast(user_id=user.pk, room_id=room.pk, message_id=read_id))
+    return read_id

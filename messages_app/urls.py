@@ -1,8 +1,25 @@
 from django.urls import path
 
-from messages_app import views
+from messages_app import room_views, views
 
 urlpatterns = [
+    path("", room_views.directory, name="directory"),
+    path("rooms/<slug:slug>/", room_views.room_detail, name="room_detail"),
+    path("rooms/<slug:slug>/join/", room_views.room_join_view, name="room_join"),
+    path("rooms/<slug:slug>/leave/", room_views.room_leave_view, name="room_leave"),
+    path("rooms/<slug:slug>/invite/", room_views.room_invite_view, name="room_invite"),
+    path("rooms/<slug:slug>/invitations/", room_views.invitation_create_view, name="invitation_create"),
+    path(
+        "rooms/<slug:slug>/invitations/<int:pk>/revoke/",
+        room_views.invitation_revoke_view,
+        name="invitation_revoke",
+    ),
+    path(
+        "rooms/<slug:slug>/members/<int:user_id>/<slug:action>/",
+        room_views.member_moderate,
+        name="member_moderate",
+    ),
+    path("rooms/<slug:slug>/slow-mode/", room_views.room_slow_mode, name="room_slow_mode"),
     path("rooms/<slug:slug>/messages/", views.room_messages, name="room_messages"),
     path("rooms/<slug:slug>/search/", views.room_search, name="room_search"),
     path("search/", views.search, name="search"),

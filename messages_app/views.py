@@ -8,6 +8,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from messages_app.frames import FrameError, parse_client_id
 from messages_app.models import Message
+from messages_app.room_views import render_room_page
 from messages_app.search import QUERY_MAX_LENGTH
 from messages_app.selectors import (
     message_list_after,
@@ -19,7 +20,6 @@ from messages_app.selectors import (
 )
 from messages_app.services import MessageRejected, message_delete, message_edit, message_post, report_create
 from rooms.shortcuts import readable_room_or_404, see_other
-from rooms.views import render_room_page
 
 
 @login_required

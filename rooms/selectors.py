@@ -2,14 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q
 
-from messages_app.models import Message
 from rooms.models import Invitation, Membership, Room
-
-# Counting stops here: a badge shows "999+" rather than scanning years of history.
-UNREAD_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -74,22 +69,6 @@ def membership_get_active(*, room, user):
     return Membership.objects.filter(room=room, user=user, banned_at__isnull=True).first()
 
 
-class SubqueryCount(Subquery):
-    """COUNT(*) of a (limited) subquery, as a column of the outer query."""
-
-    template = "(SELECT count(*) FROM (%(subquery)s) _counted)"
-    output_field = IntegerField()
-
-
-def room_list_public():
-    """Public rooms for the directory: member count and time of the newest message."""
-    newest = Message.objects.filter(room=OuterRef("pk")).order_by("-id").values("created_at")[:1]
-    return Room.objects.filter(is_private=False).annotate(
-        member_count=Count("memberships", filter=Q(memberships__banned_at__isnull=True)),
-        last_activity=Subquery(newest),
-    )
-
-
 def room_list_readable(*, user):
     """Every room the user may read: public rooms they are not banned from, and
     the private rooms they are a member of (the rule of room_access, for many rooms)."""
@@ -97,29 +76,6 @@ def room_list_readable(*, user):
     return Room.objects.filter(
         Q(is_private=False) | Exists(memberships.filter(banned_at__isnull=True))
     ).exclude(Exists(memberships.filter(banned_at__isnull=False)))
-
-
-def membership_list_for_user(*, user):
-    """The user's rooms (not banned from), each membership with its room, its
-    unread count and whether an unread message mentions the user: one query."""
-    last_read = Coalesce(OuterRef("last_read_message_id"), 0)
-    unread = (
-        Message.objects.filter(room=OuterRef("room_id"), id__gt=last_read, deleted_at__isnull=True)
-        .exclude(author=user)
-        .values("id")[:UNREAD_CAP]
-    )
-    unread_mention = Message.mentions.through.objects.filter(
-        user=user,
-        message__room=OuterRef("room_id"),
-        message_id__gt=last_read,
-        message__deleted_at__isnull=True,
-    )
-    return (
-        Membership.objects.filter(user=user, banned_at__isnull=True)
-        .select_related("room")
-        .annotate(unread_count=SubqueryCount(unread), has_unread_mention=Exists(unread_mention))
-        .order_by("room__name")
-    )
 
 
 def room_members(*, room):

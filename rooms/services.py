@@ -9,14 +9,13 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from messages_app.broadcast import user_read_broadcast, user_send
-from messages_app.models import Message
+from config.realtime import user_send
 from rooms.models import Invitation, Membership, Room
-from rooms.presence import member_list_broadcast
+from rooms.presence.roster import member_list_broadcast
 from rooms.selectors import membership_get_active
 
 logger = logging.getLogger(__name__)
@@ -196,24 +195,3 @@ def invitation_accept(*, invitation, user):
 def _rooms_changed(user):
     """The user's open pages follow their rooms (badges of a room joined in another tab)."""
     user_send(user.pk, {"type": "rooms.changed"})
-
-
-def membership_mark_read(*, room, user, message_id):
-    """Mark the room read up to a message (never backwards, never past the room's
-    real messages), and clear its badge in every tab of the user. Returns the id
-    now marked read, or None when nothing changed."""
-    newest = (
-        Message.objects.filter(room=room, id__lte=message_id).order_by("-id").values_list("id", flat=True)
-    )
-    read_id = newest.first()
-    if read_id is None:
-        return None
-    updated = (
-        Membership.objects.filter(room=room, user=user, banned_at__isnull=True)
-        .filter(Q(last_read_message_id__isnull=True) | Q(last_read_message_id__lt=read_id))
-        .update(last_read_message_id=read_id)
-    )
-    if not updated:
-        return None
-    transaction.on_commit(lambda: user_read_broadcast(user_id=user.pk, room_id=room.pk, message_id=read_id))
-    return read_id

@@ -1,60 +1,18 @@
-import uuid
-from functools import partial
+"""Pages of rooms that show no messages: creating a room and an invite link's page.
+The room page itself, the directory and the views that answer with them are in
+messages_app/room_views.py (they show messages and unread counts)."""
 
-from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseForbidden
-from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
 
-from messages_app.models import ModerationAction
-from messages_app.selectors import message_page_around, message_page_latest
-from rooms import moderation
-from rooms.forms import InvitationForm, InviteForm, RoomForm
-from rooms.presence import member_list_html, member_pane_context
-from rooms.selectors import (
-    invitation_get_active,
-    invitation_list_active,
-    membership_get,
-    membership_list_for_user,
-    room_list_public,
-)
-from rooms.services import (
-    InvitationGone,
-    RoomError,
-    invitation_accept,
-    invitation_create,
-    invitation_revoke,
-    membership_mark_read,
-    room_create,
-    room_invite,
-    room_join,
-    room_leave,
-)
-from rooms.shortcuts import invite_manager_or_403, readable_room_or_404, see_other
+from rooms.forms import RoomForm
+from rooms.selectors import invitation_get_active, membership_get
+from rooms.services import InvitationGone, RoomError, invitation_accept, room_create
+from rooms.shortcuts import see_other
 
 BANNED = "You are banned from this room."
-PAGE = ModerationAction.Source.PAGE
-SLOW_MODE_CHOICES = [
-    (0, "off"),
-    (5, "5 seconds"),
-    (10, "10 seconds"),
-    (30, "30 seconds"),
-    (60, "minute"),
-    (300, "5 minutes"),
-]
-
-
-@login_required
-def directory(request):
-    return render(
-        request,
-        "rooms/directory.html",
-        {"public_rooms": room_list_public(), "my_memberships": membership_list_for_user(user=request.user)},
-    )
 
 
 @login_required
@@ -64,175 +22,6 @@ def room_new(request):
         room = room_create(created_by=request.user, **form.cleaned_data)
         return see_other(room.get_absolute_url())
     return render(request, "rooms/room_new.html", {"form": form})
-
-
-def room_page_context(request, access, *, draft="", error="", around_id=None):
-    """Everything the room page and its main partial show. Showing a member the
-    newest messages marks the room read (in all their tabs). With `around_id` (a
-    search result) the page shows that message among its neighbours instead."""
-    synced_at = timezone.now()  # before reading: what changes later is caught up by time
-    page = _message_page(access.room, around_id=around_id)
-    messages_shown = page.messages
-    if access.is_member and messages_shown:
-        membership_mark_read(room=access.room, user=request.user, message_id=messages_shown[-1].pk)
-    return {
-        "room": access.room,
-        "access": access,
-        "messages_shown": messages_shown,
-        "more_before": page.has_older,
-        "more_after": page.has_newer,
-        "highlight_id": around_id,
-        **member_pane_context(room=access.room),
-        "my_memberships": membership_list_for_user(user=request.user),
-        "slow_mode_choices": SLOW_MODE_CHOICES,
-        "client_id": uuid.uuid4(),
-        "synced_at": synced_at,
-        "draft": draft,
-        "error": error,
-        **invite_panel_context(request, access),
-    }
-
-
-def _message_page(room, *, around_id):
-    if around_id is None:
-        return message_page_latest(room=room)
-    page = message_page_around(room=room, message_id=around_id)
-    if page is None:  # a forged id, or another room's message: nothing to show, nothing revealed
-        raise Http404("No such message in this room.")
-    return page
-
-
-def render_room_page(request, access, *, status=200, **extra):
-    return render(
-        request, "rooms/room_detail.html", room_page_context(request, access, **extra), status=status
-    )
-
-
-def render_room_main(request, access, **extra):
-    """The part of the page that changes on join and leave (for htmx requests)."""
-    return render(request, "rooms/partials/room_main.html", room_page_context(request, access, **extra))
-
-
-@login_required
-def room_detail(request, slug):
-    """The room at its newest messages, or around one (`?around=<id>`)."""
-    access = readable_room_or_404(slug=slug, user=request.user)
-    around = request.GET.get("around", "")
-    return render_room_page(request, access, around_id=int(around) if around.isdigit() else None)
-
-
-@login_required
-@require_POST
-def room_join_view(request, slug):
-    access = readable_room_or_404(slug=slug, user=request.user)
-    try:
-        room_join(room=access.room, user=request.user)
-    except RoomError as refusal:
-        return render_room_page(request, access, status=403, error=str(refusal))
-    access = readable_room_or_404(slug=slug, user=request.user)
-    if request.htmx:
-        return render_room_main(request, access)
-    return see_other(access.room.get_absolute_url())
-
-
-@login_required
-@require_POST
-def room_leave_view(request, slug):
-    access = readable_room_or_404(slug=slug, user=request.user)
-    room_leave(room=access.room, user=request.user)
-    if request.htmx and not access.room.is_private:
-        return render_room_main(request, readable_room_or_404(slug=slug, user=request.user))
-    if request.htmx:  # a private room is no longer readable: leave the page
-        return HttpResponseClientRedirect("/")
-    return see_other("/")
-
-
-# --- invitations ---------------------------------------------------------------
-
-
-def invite_panel_context(request, access, *, invite_form=None, link_form=None, notice="", is_open=False):
-    """The "Invite people" panel of the room page: for owners and moderators only
-    (nobody else pays its query)."""
-    if not access.can_invite:
-        return {}
-    invitations = invitation_list_active(room=access.room)
-    for invitation in invitations:
-        invitation.share_url = request.build_absolute_uri(invitation.get_absolute_url())
-    return {
-        "invitations": invitations,
-        "invite_form": invite_form or InviteForm(),
-        "link_form": link_form or InvitationForm(),
-        "invite_notice": notice,
-        "invite_panel_open": is_open,
-    }
-
-
-def render_invite_panel(request, access, **panel):
-    context = {"room": access.room, "access": access, **invite_panel_context(request, access, **panel)}
-    return render(request, "rooms/partials/invite_panel.html", context)
-
-
-def invite_panel_done(request, access, notice):
-    """After a change: the panel again (htmx), or back to the room with a notice."""
-    if request.htmx:
-        return render_invite_panel(request, access, notice=notice, is_open=True)
-    messages.success(request, notice)
-    return see_other(access.room.get_absolute_url())
-
-
-def invite_panel_refused(request, access, **forms):
-    """The panel with its errors, nothing changed. htmx swaps only 2xx answers, so
-    it gets a 200; without JS the whole page comes back as a 400."""
-    if request.htmx:
-        return render_invite_panel(request, access, is_open=True, **forms)
-    context = room_page_context(request, access)
-    context.update(invite_panel_context(request, access, is_open=True, **forms))
-    return render(request, "rooms/room_detail.html", context, status=400)
-
-
-@login_required
-@require_POST
-def room_invite_view(request, slug):
-    access = invite_manager_or_403(slug=slug, user=request.user)
-    form = InviteForm(request.POST)
-    if form.is_valid():
-        try:
-            membership = room_invite(
-                room=access.room, invited_by=request.user, username=form.cleaned_data["username"]
-            )
-        except RoomError as refusal:
-            form.add_error("username", str(refusal))
-        else:
-            notice = f"{membership.user.username} is now a member of {access.room.name}."
-            return invite_panel_done(request, access, notice)
-    return invite_panel_refused(request, access, invite_form=form)
-
-
-@login_required
-@require_POST
-def invitation_create_view(request, slug):
-    access = invite_manager_or_403(slug=slug, user=request.user)
-    form = InvitationForm(request.POST)
-    if form.is_valid():
-        try:
-            invitation = invitation_create(
-                room=access.room, created_by=request.user, expires_in=form.expires_in()
-            )
-        except RoomError as refusal:
-            form.add_error("expires", str(refusal))
-        else:
-            url = request.build_absolute_uri(invitation.get_absolute_url())
-            return invite_panel_done(request, access, f"Invite link created: {url}")
-    return invite_panel_refused(request, access, link_form=form)
-
-
-@login_required
-@require_POST
-def invitation_revoke_view(request, slug, pk):
-    access = invite_manager_or_403(slug=slug, user=request.user)
-    invitation = get_object_or_404(access.room.invitations, pk=pk)
-    invitation_revoke(invitation=invitation, revoked_by=request.user)
-    return invite_panel_done(request, access, "Invite link revoked: it no longer lets anyone in.")
 
 
 def render_invitation(request, invitation, *, error="", status=200):
@@ -266,50 +55,3 @@ def invitation_join(request, invitation):
     except RoomError as refusal:
         return render_invitation(request, invitation, error=str(refusal), status=403)
     return see_other(invitation.room.get_absolute_url())
-
-
-# --- moderation from the room page (owners and moderators) ---------------------------------
-
-MEMBER_ACTIONS = {
-    "ban": moderation.member_ban,
-    "unban": moderation.member_unban,
-    "mute-1h": partial(moderation.member_mute, duration="1h"),
-    "mute-24h": partial(moderation.member_mute, duration="24h"),
-    "unmute": moderation.member_unmute,
-    "promote": moderation.member_promote,
-    "demote": moderation.member_demote,
-}
-
-
-@login_required
-@require_POST
-def member_moderate(request, slug, user_id, action):
-    """Ban, mute or change the role of a member; the service checks the actor's
-    rights in this room. Answers with the updated member list (every open page
-    gets it too, from the broadcast)."""
-    access = readable_room_or_404(slug=slug, user=request.user)
-    service = MEMBER_ACTIONS.get(action)
-    target = get_user_model().objects.filter(pk=user_id).first()
-    if service is None or target is None:
-        raise Http404("No such member action.")
-    reason = request.headers.get("HX-Prompt") or request.POST.get("reason", "")
-    try:
-        service(room=access.room, user=target, actor=request.user, source=PAGE, reason=reason)
-    except RoomError as refusal:
-        return HttpResponseForbidden(str(refusal))
-    if request.htmx:
-        return HttpResponse(member_list_html(room=access.room))
-    return see_other(access.room.get_absolute_url())
-
-
-@login_required
-@require_POST
-def room_slow_mode(request, slug):
-    access = readable_room_or_404(slug=slug, user=request.user)
-    seconds = request.POST.get("seconds", "")
-    seconds = int(seconds) if seconds.isdigit() else -1
-    try:
-        moderation.room_set_slow_mode(room=access.room, seconds=seconds, actor=request.user, source=PAGE)
-    except RoomError as refusal:
-        return HttpResponseForbidden(str(refusal))
-    return see_other(access.room.get_absolute_url())

@@ -21,7 +21,7 @@ from django.test import Client, override_settings
 from messages_app.models import Message
 from messages_app.ratelimit import MemorySendCounter, RedisSendCounter, send_counter
 from messages_app.services import MessageRejected, message_post
-from rooms.presence import MemoryPresence, RedisPresence, presence_store, socket_claim
+from rooms.presence.stores import MemoryPresence, RedisPresence, presence_store, socket_claim
 from tests.factories import PASSWORD, MembershipFactory, RoomFactory, UserFactory
 from tests.sockets import (
     COMPOSER_CLEARED,
@@ -212,7 +212,7 @@ async def test_leaving_the_room_frees_the_socket_place(store):
 @override_settings(CHAT_MAX_SOCKETS_PER_USER=1)
 async def test_without_an_answer_from_redis_a_socket_is_let_in(monkeypatch):
     monkeypatch.setattr(
-        "rooms.presence.presence_store", lambda: RedisPresence(url=UNREACHABLE_REDIS, prefix="x")
+        "rooms.presence.stores.presence_store", lambda: RedisPresence(url=UNREACHABLE_REDIS, prefix="x")
     )
     assert await socket_claim(user_id=1, channel_name="a") and await socket_claim(user_id=1, channel_name="b")
 

@@ -16,7 +16,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from config.asgi import application
-from messages_app.broadcast import room_group
+from config.realtime import room_group
 from messages_app.models import Message
 from tests.db_locks import room_row_locked, until_a_query_waits_for_a_lock
 from tests.factories import RoomFactory, UserFactory
@@ -189,7 +189,7 @@ async def test_shell_group_send_reaches_open_pages(room):
 SHELL_SNIPPET = """
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from messages_app.broadcast import room_group
+from config.realtime import room_group
 from rooms.models import Room
 
 room = Room.objects.get(slug="{slug}")

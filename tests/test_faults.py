@@ -241,8 +241,8 @@ def assert_only_expected_problems(server, *, since, expected=()):
 # exception was never retrieved", any other error.
 REDIS_OUTAGE_LOG = (
     r" WARNING config\.channel_layer channel layer: Redis is (unreachable|back)",
-    r" ERROR messages_app\.broadcast group_send failed ",
-    r" WARNING rooms\.presence presence (unavailable|refresh failed) ",
+    r" ERROR config\.realtime group_send failed ",
+    r" WARNING rooms\.presence\.\w+ presence (unavailable|refresh failed) ",
     r" ERROR config\.health health: channel layer check failed$",
     r" ERROR django\.request Service Unavailable: /healthz$",
 )

@@ -14,7 +14,7 @@ from django.test import AsyncClient, Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from messages_app.broadcast import room_group
+from config.realtime import room_group
 from messages_app.services import message_post
 from rooms.models import Invitation, Membership
 from rooms.selectors import invitation_get_active, invitation_list_active

@@ -7,9 +7,9 @@ from asgiref.sync import sync_to_async
 from django.test import AsyncClient, Client
 from django.utils import timezone
 
+from messages_app import moderation
 from messages_app.models import Message, ModerationAction, Report
 from messages_app.services import MessageRejected, message_post, report_create
-from rooms import moderation
 from rooms.models import Membership
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 from tests.sockets import live, open_socket, receive_until

@@ -13,15 +13,9 @@ from django.db import connection
 from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
 
-from messages_app.broadcast import room_group
-from rooms.presence import (
-    ROSTER_NAMES_SHOWN,
-    MemoryPresence,
-    RedisPresence,
-    presence_enter,
-    presence_get,
-    presence_store,
-)
+from config.realtime import room_group
+from rooms.presence.roster import ROSTER_NAMES_SHOWN
+from rooms.presence.stores import MemoryPresence, RedisPresence, presence_enter, presence_get, presence_store
 from tests.factories import MembershipFactory, RoomFactory
 from tests.sockets import make_member, open_socket, receive_until
 
@@ -297,7 +291,7 @@ def test_room_page_marks_who_is_here_in_a_constant_number_of_queries(client, dja
 def test_room_page_still_shows_without_redis_answering(client, monkeypatch, caplog):
     room, viewer, _ = room_with_others_here(members=2)
     unreachable = RedisPresence(url="redis://127.0.0.1:9/0", prefix="nowhere")  # port 9: discard, closed
-    monkeypatch.setattr("rooms.presence.presence_store", lambda: unreachable)
+    monkeypatch.setattr("rooms.presence.stores.presence_store", lambda: unreachable)
     client.force_login(viewer)
 
     response = client.get(f"/rooms/{room.slug}/")

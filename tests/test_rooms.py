@@ -5,8 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from messages_app.selectors import membership_list_for_user, room_list_public
 from rooms.models import Membership, Room
-from rooms.selectors import membership_list_for_user, room_access, room_list_public, room_members
+from rooms.selectors import room_access, room_members
 from rooms.services import RoomError, room_create, room_join, room_leave
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from messages_app.templatetags.avatars import HUE_COUNT, hue, initials
+from accounts.templatetags.avatars import HUE_COUNT, hue, initials
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,10 +6,9 @@ from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 from django.utils import timezone
 
-from messages_app.services import message_delete, message_post
+from messages_app.selectors import membership_list_for_user
+from messages_app.services import membership_mark_read, message_delete, message_post
 from rooms.models import Membership
-from rooms.selectors import membership_list_for_user
-from rooms.services import membership_mark_read
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 from tests.sockets import live, open_socket, receive_until
 

@@ -12,10 +12,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from messages_app.broadcast import user_send
+from config.realtime import user_send
 from messages_app.models import ModerationAction
 from rooms.models import Membership
-from rooms.presence import member_list_broadcast
+from rooms.presence.roster import member_list_broadcast
 from rooms.services import RoomError
 
 logger = logging.getLogger(__name__)

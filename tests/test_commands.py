@@ -1,6 +1,7 @@
 """Management commands: post_message (same service as the page) and seed_demo."""
 
 import re
+from datetime import date, datetime, time, timedelta
 from io import StringIO
 from itertools import pairwise
 from pathlib import Path
@@ -11,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from messages_app import demo_data
+from messages_app.management.commands.seed_demo import Command
 from messages_app.models import Message
 from messages_app.selectors import membership_list_for_user
 from messages_app.text import mention_candidates, render_message_html
@@ -72,6 +74,19 @@ def test_seed_demo_writes_days_of_history_in_bulk(django_assert_max_num_queries)
     for earlier, later in pairwise(messages):  # a room's order is its order in time
         assert earlier.room_id != later.room_id or earlier.created_at < later.created_at
     assert all(user.get_full_name() for user in get_user_model().objects.all())
+
+
+@pytest.mark.parametrize("clock", ["00:05", "02:24", "09:00", "15:30", "23:59"])
+def test_seed_demo_timeline_is_in_order_in_the_past_and_today_after_midnight(clock):
+    now = timezone.make_aware(datetime.combine(date(2026, 12, 7), time.fromisoformat(clock)))
+    for room in demo_data.ROOMS:
+        times = Command()._timeline(room, now)
+        assert all(earlier < later for earlier, later in pairwise(times))
+        assert times[-1] < now
+        today = times[-len(room.days[-1].lines) :]
+        if now.hour >= 1:  # not squeezed into minutes: today's talk starts after midnight
+            assert timezone.localdate(today[0]) == timezone.localdate(now)
+        assert timezone.localdate(times[0]) == timezone.localdate(now) - timedelta(days=5)
 
 
 def test_seed_demo_renders_mentions_and_edits_as_the_services_do():

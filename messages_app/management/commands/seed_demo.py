@@ -13,7 +13,7 @@ from rooms.models import Membership, Room
 from rooms.services import room_create, room_join
 
 EDIT_DELAY = timedelta(minutes=2)  # an edited demo message was corrected this long after
-MIN_GAP = timedelta(seconds=20)  # between two messages of a room, whatever the clock says
+MIN_GAP = timedelta(seconds=10)  # between two messages of a room, whatever the clock says
 
 
 class Command(BaseCommand):
@@ -73,16 +73,25 @@ class Command(BaseCommand):
             if day.days_ago:
                 date = timezone.localdate(now) - timedelta(days=day.days_ago)
                 moments = [timezone.make_aware(datetime.combine(date, clock)) for clock in clocks]
-            else:  # today's lines keep their spacing and end a little before now
-                end = now - timedelta(minutes=day.ends_minutes_ago)
-                last = datetime.combine(now.date(), clocks[-1])
-                moments = [end - (last - datetime.combine(now.date(), clock)) for clock in clocks]
+            else:
+                moments = self._today(day, clocks, now)
             for moment in moments:
-                # Two lines at the same minute, or a late evening before an early
-                # today: keep the order the script gives.
+                # Lines at the same minute keep the script's order.
                 previous = moment if previous is None else max(moment, previous + MIN_GAP)
                 times.append(previous)
         return times
+
+    @staticmethod
+    def _today(day, clocks, now):
+        """Today's lines with their spacing, the last `ends_minutes_ago` before now; squeezed
+        after midnight when it is early in the day (a day separator inside the morning's
+        talk would look odd), but given half an hour at least."""
+        last = clocks[-1].hour * 60 + clocks[-1].minute
+        minutes_before = [day.ends_minutes_ago + last - clock.hour * 60 - clock.minute for clock in clocks]
+        midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        room = max(0.9 * (now - midnight).total_seconds() / 60, 30)
+        scale = min(1, room / max(minutes_before))
+        return [now - timedelta(minutes=minutes * scale) for minutes in minutes_before]
 
     @staticmethod
     def _clock(text):

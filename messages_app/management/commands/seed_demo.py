@@ -50,7 +50,8 @@ class Command(BaseCommand):
         return {user.username: user for user in User.objects.all()}
 
     def _create_room(self, spec, people, now):
-        created = self._timeline(spec, now)[0] - timedelta(hours=1)
+        times = self._timeline(spec, now)
+        created = times[0] - timedelta(hours=1)
         room = room_create(
             name=spec.name, topic=spec.topic, is_private=spec.is_private, created_by=people[spec.owner]
         )
@@ -62,7 +63,7 @@ class Command(BaseCommand):
         # The room and its members predate its history.
         Room.objects.filter(pk=room.pk).update(created_at=created)
         Membership.objects.filter(room=room).update(joined_at=created)
-        messages = message_import(room=room, messages=self._messages(spec, people, now))
+        messages = message_import(room=room, messages=self._messages(spec, people, times))
         self._mark_read(room, spec, messages)
 
     def _timeline(self, spec, now):
@@ -97,10 +98,10 @@ class Command(BaseCommand):
     def _clock(text):
         return datetime.strptime(text, "%H:%M").time()
 
-    def _messages(self, spec, people, now):
+    def _messages(self, spec, people, times):
         lines = [line for day in spec.days for line in day.lines]
         messages = []
-        for (_, author, body, *flags), created_at in zip(lines, self._timeline(spec, now), strict=True):
+        for (_, author, body, *flags), created_at in zip(lines, times, strict=True):
             edited_at = created_at + EDIT_DELAY if demo_data.EDITED in flags else None
             messages.append(
                 Message(

@@ -89,17 +89,27 @@ def _check_slow_mode(*, room, membership):
         raise MessageRejected(f"Slow mode is on: one message every {seconds} seconds. Try again shortly.")
 
 
-def _mentionable_members(*, room, body):
-    """{username: user id} of the members a body mentions (one query, none without an @)."""
-    candidates = mention_candidates(body)
-    if not candidates:
-        return {}
-    members = Membership.objects.filter(room=room, user__username__in=candidates, banned_at__isnull=True)
+def _room_members(*, room, usernames=None):
+    """{username: user id} of the room's members who are not banned (of `usernames` if given)."""
+    members = Membership.objects.filter(room=room, banned_at__isnull=True)
+    if usernames is not None:
+        members = members.filter(user__username__in=usernames)
     return dict(members.values_list("user__username", "user_id"))
 
 
-def _render(message, *, room):
-    mentionable = _mentionable_members(room=room, body=message.body)
+def _mentionable_members(*, room, body):
+    """{username: user id} of the members a body mentions (one query, none without an @)."""
+    candidates = mention_candidates(body)
+    return _room_members(room=room, usernames=candidates) if candidates else {}
+
+
+def _render(message, *, room, members=None):
+    """Render the body and return the ids it mentions; `members` (from _room_members)
+    saves the query when many messages of one room are rendered."""
+    if members is None:
+        mentionable = _mentionable_members(room=room, body=message.body)
+    else:
+        mentionable = {name: members[name] for name in mention_candidates(message.body) if name in members}
     message.body_html = render_message_html(message.body, mentionable=mentionable)
     return sorted(set(mentionable.values()) - {message.author_id})
 
@@ -141,6 +151,27 @@ def _save_new_message(*, room, author, body, client_id):
     # Announce only what was committed: a rollback must not leave a ghost on screens.
     transaction.on_commit(lambda: _announce_posted(message, mentioned_ids=mentioned_ids))
     return message
+
+
+@transaction.atomic
+def message_import(*, room, messages):
+    """Save a room's history written elsewhere (the demo data): unsaved Messages with
+    author, body and times, oldest first. Each is cleaned, rendered and has its mentions
+    recorded as message_post does, in a few queries for any number. Not announced, rate
+    limited or checked against membership: history is not live traffic."""
+    members = _room_members(room=room)
+    mentioned = []
+    for message in messages:
+        message.room, message.body = room, _clean_body(message.body)
+        mentioned.append(_render(message, room=room, members=members))
+    created = Message.objects.bulk_create(messages)
+    Mention = Message.mentions.through
+    Mention.objects.bulk_create(
+        Mention(message_id=message.pk, user_id=user_id)
+        for message, user_ids in zip(created, mentioned, strict=True)
+        for user_id in user_ids
+    )
+    return created
 
 
 def _announce_posted(message, *, mentioned_ids):

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from messages_app.models import Message
 from messages_app.selectors import message_list_after, message_list_before, message_list_latest
-from messages_app.services import MessageRejected, message_post, parse_rate_limit
+from messages_app.services import MessageRejected, message_import, message_post, parse_rate_limit
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +71,32 @@ def test_message_post_broadcasts_only_after_commit(room, member, django_capture_
     with django_capture_on_commit_callbacks() as callbacks:
         message_post(room=room, author=member, body="later")
     assert len(callbacks) == 1
+
+
+def test_message_import_renders_and_records_mentions_of_members_only(
+    room, member, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    banned = MembershipFactory(room=room, banned_at=timezone.now()).user
+    outsider = UserFactory()
+    bodies = [
+        f"@{member.username} hi, and @{outsider.username}",
+        f"@{banned.username} is banned, @{member.username} wrote this",
+        "  **bold**\x00  ",
+    ]
+    authors = [banned, member, member]
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_max_num_queries(5):
+        created = message_import(
+            room=room, messages=[Message(author=a, body=b) for a, b in zip(authors, bodies, strict=True)]
+        )
+    # Members, messages, mentions and a savepoint's two: as few for any number of messages.
+    assert not callbacks  # history, not live traffic: nothing is announced
+    saved = list(Message.objects.filter(room=room).prefetch_related("mentions"))
+    assert [m.pk for m in saved] == [m.pk for m in created]
+    assert [list(m.mentions.all()) for m in saved] == [[member], [], []]
+    mention = f'<span class="mention" data-user="{member.pk}">@{member.username}</span>'
+    assert saved[0].body_html == f"<p>{mention} hi, and @{outsider.username}</p>"
+    assert saved[1].body_html == f"<p>@{banned.username} is banned, {mention} wrote this</p>"
+    assert (saved[2].body, saved[2].body_html) == ("**bold**", "<p><strong>bold</strong></p>")
 
 
 # --- selectors -------------------------------------------------------------------

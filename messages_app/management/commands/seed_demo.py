@@ -1,64 +1,128 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from messages_app import demo_data
 from messages_app.models import Message
-from messages_app.text import render_message_html
-from rooms.models import Membership
+from messages_app.services import message_import
+from rooms.models import Membership, Room
 from rooms.services import room_create, room_join
 
-DEMO_PASSWORD = "chat-demo-2026"
-DEMO_USERS = ["alice", "bob", "carol"]
-LOBBY_HISTORY = [
-    ("alice", "Welcome to the lobby! This room is public: anyone signed in can read it."),
-    ("bob", "Hi Alice. Is the history kept when I reload?"),
-    ("alice", "Yes, every message is stored in the database."),
-    ("carol", "And messages appear live in every open browser. **Bold**, _italic_ and `code` work too."),
-    ("bob", "Nice. Try it with two browsers side by side."),
-]
-TEAM_HISTORY = [
-    ("alice", "This room is private: only its members can see it."),
-    ("bob", "Good place for the team's plans."),
-]
+EDIT_DELAY = timedelta(minutes=2)  # an edited demo message was corrected this long after
+MIN_GAP = timedelta(seconds=10)  # between two messages of a room, whatever the clock says
 
 
 class Command(BaseCommand):
-    help = "Create demo users and two rooms with some history, if the database has no users yet."
+    help = "Add the demo people, rooms and conversation (messages_app/demo_data.py) to a new database."
 
     def handle(self, *args, **options):
         User = get_user_model()
         if User.objects.exists():
             self.stdout.write("Database already has users: no demo data added.")
             return
+        now = timezone.now()
         with transaction.atomic():
-            users = {name: self._create_user(User, name) for name in DEMO_USERS}
-            lobby = room_create(name="Lobby", topic="Say hello", created_by=users["alice"])
-            for name in ("bob", "carol"):
-                room_join(room=lobby, user=users[name])
-            team = room_create(name="Team", topic="Members only", is_private=True, created_by=users["alice"])
-            Membership.objects.create(room=team, user=users["bob"])
-            self._add_history(lobby, users, LOBBY_HISTORY)
-            self._add_history(team, users, TEAM_HISTORY)
+            people = self._create_people(User, now)
+            for room in demo_data.ROOMS:
+                self._create_room(room, people, now)
         self.stdout.write(self.style.SUCCESS("Demo data created. Log in as any of:"))
-        for name in DEMO_USERS:
-            self.stdout.write(f"  username {name:<6} password {DEMO_PASSWORD}")
+        for username, *_ in demo_data.PEOPLE:
+            self.stdout.write(f"  username {username:<6} password {demo_data.PASSWORD}")
 
-    def _create_user(self, User, name):
-        return User.objects.create_user(username=name, email=f"{name}@example.com", password=DEMO_PASSWORD)
-
-    def _add_history(self, room, users, lines):
-        # Seeded directly: demo history is not live traffic and must not trip the rate limit.
-        start = timezone.now() - timedelta(minutes=len(lines) * 3)
-        Message.objects.bulk_create(
-            Message(
-                room=room,
-                author=users[author],
-                body=body,
-                body_html=render_message_html(body),
-                created_at=start + timedelta(minutes=3 * i),
+    def _create_people(self, User, now):
+        password = make_password(demo_data.PASSWORD)  # hashed once: hashing is slow on purpose
+        joined = now - timedelta(days=30)
+        User.objects.bulk_create(
+            User(
+                username=name,
+                first_name=first,
+                last_name=last,
+                email=f"{name}@example.com",
+                password=password,
+                date_joined=joined,
             )
-            for i, (author, body) in enumerate(lines)
+            for name, first, last in demo_data.PEOPLE
         )
+        return {user.username: user for user in User.objects.all()}
+
+    def _create_room(self, spec, people, now):
+        times = self._timeline(spec, now)
+        created = times[0] - timedelta(hours=1)
+        room = room_create(
+            name=spec.name, topic=spec.topic, is_private=spec.is_private, created_by=people[spec.owner]
+        )
+        for name in spec.members:
+            if spec.is_private:  # as if invited: private rooms cannot be joined
+                Membership.objects.create(room=room, user=people[name])
+            else:
+                room_join(room=room, user=people[name])
+        # The room and its members predate its history.
+        Room.objects.filter(pk=room.pk).update(created_at=created)
+        Membership.objects.filter(room=room).update(joined_at=created)
+        messages = message_import(room=room, messages=self._messages(spec, people, times))
+        self._mark_read(room, spec, messages)
+
+    def _timeline(self, spec, now):
+        """The time of each line of the room's script, in order and always in the past."""
+        times, previous = [], None
+        for day in spec.days:
+            clocks = [self._clock(line[0]) for line in day.lines]
+            if day.days_ago:
+                date = timezone.localdate(now) - timedelta(days=day.days_ago)
+                moments = [timezone.make_aware(datetime.combine(date, clock)) for clock in clocks]
+            else:
+                moments = self._today(day, clocks, now)
+            for moment in moments:
+                # Lines at the same minute keep the script's order.
+                previous = moment if previous is None else max(moment, previous + MIN_GAP)
+                times.append(previous)
+        return times
+
+    @staticmethod
+    def _today(day, clocks, now):
+        """Today's lines with their spacing, the last `ends_minutes_ago` before now; squeezed
+        after midnight when it is early in the day (a day separator inside the morning's
+        talk would look odd), but given half an hour at least."""
+        last = clocks[-1].hour * 60 + clocks[-1].minute
+        minutes_before = [day.ends_minutes_ago + last - clock.hour * 60 - clock.minute for clock in clocks]
+        midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        room = max(0.9 * (now - midnight).total_seconds() / 60, 30)
+        scale = min(1, room / max(minutes_before))
+        return [now - timedelta(minutes=minutes * scale) for minutes in minutes_before]
+
+    @staticmethod
+    def _clock(text):
+        return datetime.strptime(text, "%H:%M").time()
+
+    def _messages(self, spec, people, times):
+        lines = [line for day in spec.days for line in day.lines]
+        messages = []
+        for (_, author, body, *flags), created_at in zip(lines, times, strict=True):
+            edited_at = created_at + EDIT_DELAY if demo_data.EDITED in flags else None
+            messages.append(
+                Message(
+                    author=people[author],
+                    body=body,
+                    created_at=created_at,
+                    edited_at=edited_at,
+                    changed_at=edited_at,
+                )
+            )
+        return messages
+
+    def _mark_read(self, room, spec, messages):
+        """Each member has read up to their own last message there (all of it if they
+        never wrote), unless the script says otherwise."""
+        newest = messages[-1].pk
+        memberships = list(Membership.objects.filter(room=room).select_related("user"))
+        for membership in memberships:
+            own = [message.pk for message in messages if message.author_id == membership.user_id]
+            if spec.unread.get(membership.user.username) == demo_data.READ_ALL or not own:
+                membership.last_read_message_id = newest
+            else:
+                membership.last_read_message_id = own[-1]
+        Membership.objects.bulk_update(memberships, ["last_read_message_id"])

@@ -284,14 +284,18 @@ def room_slow_mode(request, slug):
 
 
 def _settings_done(request, url, notice):
-    """After a change: the page again (a full load, since name, sidebar and composer may
-    all have changed); an htmx button (the archived notice's Restore) gets a client redirect."""
+    """After a change: the page again, loaded whole (its name, sidebar and composer may
+    all have changed); to htmx, a client redirect to it."""
     messages.success(request, notice)
     return HttpResponseClientRedirect(url) if request.htmx else see_other(url)
 
 
 def _settings_refused(request, access, error):
-    """The room page with the settings open and the reason; nothing changed."""
+    """The settings again, open, with the reason; nothing changed. htmx swaps only 2xx
+    answers, so it gets a 200; without JS the whole page comes back as a 400."""
+    if request.htmx:
+        context = {"room": access.room, "access": access, "slow_mode_choices": SLOW_MODE_CHOICES}
+        return render(request, "rooms/partials/room_settings.html", {**context, "settings_error": error})
     return render_room_page(request, access, status=400, settings_error=error)
 
 

@@ -171,6 +171,22 @@ def test_settings_view_refuses_an_empty_name_with_the_panel_open(room, owner):
 
 
 @pytest.mark.django_db
+def test_settings_refusals_to_htmx_are_the_open_panel_with_the_reason(room, owner):
+    client = logged_in(owner)
+    htmx = {"HX-Request": "true"}
+    response = client.post(f"/rooms/{room.slug}/delete/", {"confirm_name": "nope"}, headers=htmx)
+    panel = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="room-settings" class="room-settings" open' in panel and "to delete it" in panel
+    assert 'id="room"' not in panel  # the panel alone, not the page
+    assert Room.objects.filter(pk=room.pk).exists()
+
+    response = client.post(f"/rooms/{room.slug}/delete/", {"confirm_name": room.name}, headers=htmx)
+    assert response.status_code == 200 and response["HX-Redirect"] == "/"
+    assert not Room.objects.filter(pk=room.pk).exists()
+
+
+@pytest.mark.django_db
 def test_delete_view_asks_for_the_name_then_deletes_and_goes_to_the_directory(room, owner):
     client = logged_in(owner)
     response = client.post(f"/rooms/{room.slug}/delete/", {"confirm_name": "wrong"})

@@ -283,10 +283,13 @@ def room_slow_mode(request, slug):
 # --- the owner's room settings ------------------------------------------------------------
 
 
-def _settings_done(request, url, notice):
+def _settings_done(request, url, notice=""):
     """After a change: the page again, loaded whole (its name, sidebar and composer may
-    all have changed); to htmx, a client redirect to it."""
-    messages.success(request, notice)
+    all have changed); to htmx, a client redirect to it. The room page shows the change
+    itself (a flash there would push the composer below the fold), so only the
+    directory gets a notice, after a deletion."""
+    if notice:
+        messages.success(request, notice)
     return HttpResponseClientRedirect(url) if request.htmx else see_other(url)
 
 
@@ -321,7 +324,7 @@ def room_settings_view(request, slug):
         raise PermissionDenied(str(refusal)) from None
     except RoomError as refusal:
         return _settings_refused(request, access, str(refusal))
-    return _settings_done(request, access.room.get_absolute_url(), "Room settings saved.")
+    return _settings_done(request, access.room.get_absolute_url())
 
 
 @login_required
@@ -329,8 +332,7 @@ def room_settings_view(request, slug):
 def room_archive_view(request, slug):
     access = _owner_access_or_403(slug=slug, user=request.user)
     room_archive(room=access.room, actor=request.user)
-    notice = f"{access.room.name} is archived: read-only, and out of the directory until you restore it."
-    return _settings_done(request, access.room.get_absolute_url(), notice)
+    return _settings_done(request, access.room.get_absolute_url())
 
 
 @login_required
@@ -338,7 +340,7 @@ def room_archive_view(request, slug):
 def room_restore_view(request, slug):
     access = _owner_access_or_403(slug=slug, user=request.user)
     room_restore(room=access.room, actor=request.user)
-    return _settings_done(request, access.room.get_absolute_url(), f"{access.room.name} is open again.")
+    return _settings_done(request, access.room.get_absolute_url())
 
 
 @login_required

@@ -63,7 +63,7 @@ def directory(request):
     )
 
 
-def room_page_context(request, access, *, draft="", error="", around_id=None, settings_error=""):
+def room_page_context(request, access, *, draft="", error="", around_id=None):
     """Everything the room page and its main partial show. Showing a member the
     newest messages marks the room read (in all their tabs). With `around_id` (a
     search result) the page shows that message among its neighbours instead."""
@@ -86,7 +86,6 @@ def room_page_context(request, access, *, draft="", error="", around_id=None, se
         "synced_at": synced_at,
         "draft": draft,
         "error": error,
-        "settings_error": settings_error,
         **invite_panel_context(request, access),
     }
 
@@ -293,13 +292,16 @@ def _settings_done(request, url, notice=""):
     return HttpResponseClientRedirect(url) if request.htmx else see_other(url)
 
 
-def _settings_refused(request, access, error):
-    """The settings again, open, with the reason; nothing changed. htmx swaps only 2xx
-    answers, so it gets a 200; without JS the whole page comes back as a 400."""
+def _settings_refused(request, access, error, *, field):
+    """The settings again, open, with the reason at the field refused (focused); nothing
+    changed. htmx swaps only 2xx answers, so it gets a 200; without JS the whole page
+    comes back as a 400."""
+    refusal = {"settings_error": error, "settings_field": field}
     if request.htmx:
         context = {"room": access.room, "access": access, "slow_mode_choices": SLOW_MODE_CHOICES}
-        return render(request, "rooms/partials/room_settings.html", {**context, "settings_error": error})
-    return render_room_page(request, access, status=400, settings_error=error)
+        return render(request, "rooms/partials/room_settings.html", {**context, **refusal})
+    context = room_page_context(request, access)
+    return render(request, "rooms/room_detail.html", {**context, **refusal}, status=400)
 
 
 def _owner_access_or_403(*, slug, user):
@@ -317,13 +319,13 @@ def room_settings_view(request, slug):
     form = RoomSettingsForm(request.POST)
     if not form.is_valid():
         errors = " ".join(error for field_errors in form.errors.values() for error in field_errors)
-        return _settings_refused(request, access, errors)
+        return _settings_refused(request, access, errors, field=next(iter(form.errors)))
     try:
         room_settings_update(room=access.room, actor=request.user, **form.cleaned_data)
     except RoomPermissionDenied as refusal:
         raise PermissionDenied(str(refusal)) from None
     except RoomError as refusal:
-        return _settings_refused(request, access, str(refusal))
+        return _settings_refused(request, access, str(refusal), field="name")
     return _settings_done(request, access.room.get_absolute_url())
 
 
@@ -350,7 +352,7 @@ def room_delete_view(request, slug):
     access = _owner_access_or_403(slug=slug, user=request.user)
     form = RoomDeleteForm(request.POST, room=access.room)
     if not form.is_valid():
-        return _settings_refused(request, access, form.errors["confirm_name"][0])
+        return _settings_refused(request, access, form.errors["confirm_name"][0], field="confirm_name")
     name = access.room.name
     room_delete(room=access.room, actor=request.user)
     return _settings_done(request, "/", f"{name} was deleted.")

@@ -131,6 +131,17 @@ def test_an_archived_room_leaves_the_directory_and_stays_marked_in_my_rooms(room
 
 
 @pytest.mark.django_db
+def test_a_room_made_private_leaves_the_directory_and_its_page_for_non_members(room, owner, user):
+    room.name = "Going Private"
+    room.save()
+    services.room_settings_update(room=room, actor=owner, is_private=True)
+    client = logged_in(user)
+    assert "Going Private" not in client.get("/").content.decode()
+    assert client.get(f"/rooms/{room.slug}/").status_code == 404
+    assert logged_in(owner).get(f"/rooms/{room.slug}/").status_code == 200
+
+
+@pytest.mark.django_db
 def test_the_archived_room_page_shows_the_notice_with_restore_for_its_owner(room, owner, member):
     services.room_archive(room=room, actor=owner)
     page = logged_in(member).get(f"/rooms/{room.slug}/").content.decode()

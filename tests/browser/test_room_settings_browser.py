@@ -142,6 +142,7 @@ def test_the_owner_deletes_the_room_once_its_name_is_typed_and_members_learn_it_
     mine.get_by_label("type its name").fill("doomed")
     mine.get_by_role("button", name="Delete the room").click()
     expect(mine.locator("#room-settings-error")).to_contain_text("Type the room's name, “Doomed”")
+    expect(mine.get_by_label("type its name")).to_be_focused()  # the field refused, to type again
     assert Room.objects.filter(pk=room.pk).exists()
 
     mine.get_by_label("type its name").fill("Doomed")

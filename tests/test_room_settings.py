@@ -99,6 +99,14 @@ def test_an_archived_room_refuses_posts_and_edits_until_restored(room, owner, me
 
 
 @pytest.mark.django_db
+def test_an_archived_room_refuses_the_post_fallback_too(room, owner, member):
+    services.room_archive(room=room, actor=owner)
+    response = logged_in(member).post(f"/rooms/{room.slug}/messages/", {"body": "by POST"})
+    assert "archived: it is read-only" in response.content.decode()
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
 def test_nobody_joins_an_archived_room(room, owner, user):
     services.room_archive(room=room, actor=owner)
     with pytest.raises(RoomError, match="archived"):

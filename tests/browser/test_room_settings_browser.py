@@ -31,8 +31,10 @@ class Browsers:
     def __init__(self, new_context, server):
         self.new_context, self.server, self.problems = new_context, server, []
 
-    def page(self, user, room=None, *, viewport=DESKTOP, axe=False):
-        context = logged_in_context(self.new_context, self.server, user, viewport=viewport)
+    def page(self, user, room=None, *, viewport=DESKTOP, axe=False, color_scheme="light"):
+        context = logged_in_context(
+            self.new_context, self.server, user, viewport=viewport, color_scheme=color_scheme
+        )
         context.set_default_timeout(TIMEOUT_MS)
         if axe:
             context.add_init_script(path=AXE)
@@ -103,7 +105,7 @@ def test_the_owner_renames_the_room_and_another_members_header_and_sidebar_follo
 
 def test_archiving_turns_every_composer_into_a_notice_and_restoring_brings_it_back(browsers):
     room, owner, member = a_room_of_two()
-    theirs = browsers.page(member, room)
+    theirs = browsers.page(member, room, axe=True)
     mine = browsers.page(owner, room)
     notice = theirs.locator("#room-notice .archived-notice")
 
@@ -117,6 +119,7 @@ def test_archiving_turns_every_composer_into_a_notice_and_restoring_brings_it_ba
     expect(theirs.locator("#composer")).to_be_hidden()
     expect(notice.get_by_role("button", name="Restore the room")).to_be_hidden()  # the owner's alone
     expect(theirs.locator(f"#room-link-{room.slug} .archived-mark")).to_be_visible()
+    assert theirs.evaluate(AXE_PROBLEMS) == []
     expect(mine.locator("#composer")).to_be_hidden()
     wait_for_open_socket(mine)
 
@@ -136,9 +139,10 @@ def test_the_owner_deletes_the_room_once_its_name_is_typed_and_members_learn_it_
     room, owner, member = a_room_of_two(name="Doomed")
     MembershipFactory(user=member)  # another room, so that the sidebar is not empty after
     theirs = browsers.page(member, room)
-    mine = browsers.page(owner, room)
+    mine = browsers.page(owner, room, axe=True, color_scheme="dark")
 
     open_settings(mine)
+    assert mine.evaluate(AXE_PROBLEMS) == []  # the panel and its red button, in dark mode
     mine.get_by_label("type its name").fill("doomed")
     mine.get_by_role("button", name="Delete the room").click()
     expect(mine.locator("#room-settings-error")).to_contain_text("Type the room's name, “Doomed”")

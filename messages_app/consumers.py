@@ -359,6 +359,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
         logger.info("socket closed by ban room=%s user=%s", self.room.slug, self.user.username)
         await self.close(code=CLOSE_FORBIDDEN)
 
+    async def room_deleted(self, event):
+        """The owner deleted the room: the page says so, and the socket closes (4404,
+        which the page does not reconnect after: the room is no more)."""
+        await self.send(text_data=event["html"])
+        logger.info("socket closed by room deletion room=%s user=%s", self.room.slug, self.user.username)
+        await self.close(code=CLOSE_NOT_FOUND)
+
     async def session_ended(self, event):
         """The user logged out: the sockets of that session close with 4401."""
         if event["session"] == session_fingerprint(self.scope["session"].session_key):

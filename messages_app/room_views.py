@@ -9,6 +9,7 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -24,16 +25,21 @@ from messages_app.selectors import (
     room_list_public,
 )
 from messages_app.services import membership_mark_read
-from rooms.forms import InvitationForm, InviteForm
+from rooms.forms import InvitationForm, InviteForm, RoomDeleteForm, RoomSettingsForm
 from rooms.presence.roster import member_list_html, member_pane_context
 from rooms.selectors import invitation_list_active
 from rooms.services import (
     RoomError,
+    RoomPermissionDenied,
     invitation_create,
     invitation_revoke,
+    room_archive,
+    room_delete,
     room_invite,
     room_join,
     room_leave,
+    room_restore,
+    room_settings_update,
 )
 from rooms.shortcuts import invite_manager_or_403, readable_room_or_404, see_other
 
@@ -271,3 +277,82 @@ def room_slow_mode(request, slug):
     except RoomError as refusal:
         return HttpResponseForbidden(str(refusal))
     return see_other(access.room.get_absolute_url())
+
+
+# --- the owner's room settings ------------------------------------------------------------
+
+
+def _settings_done(request, url, notice=""):
+    """After a change: the page again, loaded whole (its name, sidebar and composer may
+    all have changed); to htmx, a client redirect to it. The room page shows the change
+    itself (a flash there would push the composer below the fold), so only the
+    directory gets a notice, after a deletion."""
+    if notice:
+        messages.success(request, notice)
+    return HttpResponseClientRedirect(url) if request.htmx else see_other(url)
+
+
+def _settings_refused(request, access, error, *, field):
+    """The settings again, open, with the reason at the field refused (focused); nothing
+    changed. htmx swaps only 2xx answers, so it gets a 200; without JS the whole page
+    comes back as a 400."""
+    refusal = {"settings_error": error, "settings_field": field}
+    if request.htmx:
+        context = {"room": access.room, "access": access, "slow_mode_choices": SLOW_MODE_CHOICES}
+        return render(request, "rooms/partials/room_settings.html", {**context, **refusal})
+    context = room_page_context(request, access)
+    return render(request, "rooms/room_detail.html", {**context, **refusal}, status=400)
+
+
+def _owner_access_or_403(*, slug, user):
+    access = readable_room_or_404(slug=slug, user=user)
+    if not access.is_owner:
+        raise PermissionDenied("Only the room's owners can change its settings.")
+    return access
+
+
+@login_required
+@require_POST
+def room_settings_view(request, slug):
+    """Rename the room, change its topic or make it private or public."""
+    access = _owner_access_or_403(slug=slug, user=request.user)
+    form = RoomSettingsForm(request.POST)
+    if not form.is_valid():
+        errors = " ".join(error for field_errors in form.errors.values() for error in field_errors)
+        return _settings_refused(request, access, errors, field=next(iter(form.errors)))
+    try:
+        room_settings_update(room=access.room, actor=request.user, **form.cleaned_data)
+    except RoomPermissionDenied as refusal:
+        raise PermissionDenied(str(refusal)) from None
+    except RoomError as refusal:
+        return _settings_refused(request, access, str(refusal), field="name")
+    return _settings_done(request, access.room.get_absolute_url())
+
+
+@login_required
+@require_POST
+def room_archive_view(request, slug):
+    access = _owner_access_or_403(slug=slug, user=request.user)
+    room_archive(room=access.room, actor=request.user)
+    return _settings_done(request, access.room.get_absolute_url())
+
+
+@login_required
+@require_POST
+def room_restore_view(request, slug):
+    access = _owner_access_or_403(slug=slug, user=request.user)
+    room_restore(room=access.room, actor=request.user)
+    return _settings_done(request, access.room.get_absolute_url())
+
+
+@login_required
+@require_POST
+def room_delete_view(request, slug):
+    """Delete the room for good, once its name is typed out; then the directory."""
+    access = _owner_access_or_403(slug=slug, user=request.user)
+    form = RoomDeleteForm(request.POST, room=access.room)
+    if not form.is_valid():
+        return _settings_refused(request, access, form.errors["confirm_name"][0], field="confirm_name")
+    name = access.room.name
+    room_delete(room=access.room, actor=request.user)
+    return _settings_done(request, "/", f"{name} was deleted.")

@@ -258,9 +258,9 @@ class SubqueryCount(Subquery):
 
 
 def room_list_public():
-    """Public rooms for the directory: member count and time of the newest message."""
+    """Public rooms for the directory (not archived ones): member count and time of the newest message."""
     newest = Message.objects.filter(room=OuterRef("pk")).order_by("-id").values("created_at")[:1]
-    return Room.objects.filter(is_private=False).annotate(
+    return Room.objects.filter(is_private=False, archived_at__isnull=True).annotate(
         member_count=Count("memberships", filter=Q(memberships__banned_at__isnull=True)),
         last_activity=Subquery(newest),
     )

@@ -39,12 +39,19 @@ def parse_rate_limit(value):
 
 def _active_membership(*, room, user):
     """The user's membership, or MessageRejected saying why they may not act."""
-    membership = Membership.objects.filter(room=room, user=user).first()
+    # The room read afresh with the membership: a socket holds its room from connect
+    # time, and an archive since then must still stop its posts.
+    membership = Membership.objects.filter(room=room, user=user).select_related("room").first()
     if membership is None:
         raise MessageRejected("Join the room to post in it.")
     if membership.is_banned:
         raise MessageRejected("You are banned from this room.")
     return membership
+
+
+def _check_not_archived(membership):
+    if membership.room.is_archived:
+        raise MessageRejected("This room is archived: it is read-only.")
 
 
 def _check_not_muted(membership):
@@ -124,6 +131,7 @@ def message_post(*, room, author, body, client_id=None):
     if existing is not None:
         return existing
     membership = _active_membership(room=room, user=author)
+    _check_not_archived(membership)
     _check_not_muted(membership)
     _check_slow_mode(room=room, membership=membership)
     _check_rate_limit(room=room, author=author)
@@ -210,6 +218,7 @@ def message_edit(*, room, user, message_id, body):
     """Change the text of one's own message; every open page replaces it in place."""
     body = _clean_body(body)
     membership = _active_membership(room=room, user=user)
+    _check_not_archived(membership)
     _check_not_muted(membership)
     message = _message_in_room(room=room, message_id=message_id)
     if message.author_id != user.pk:

@@ -41,3 +41,27 @@ class InvitationForm(forms.Form):
 
     def expires_in(self):
         return LINK_LIFETIMES[self.cleaned_data["expires"]][1]
+
+
+class RoomSettingsForm(forms.Form):
+    """The owner's settings of a room (the rules live in rooms.services.room_settings_update)."""
+
+    name = forms.CharField(max_length=80, error_messages={"required": "A room needs a name."})
+    topic = forms.CharField(max_length=200, required=False)
+    is_private = forms.BooleanField(required=False)
+
+
+class RoomDeleteForm(forms.Form):
+    """Deleting a room for good asks for its name, typed out: no slip of a click."""
+
+    confirm_name = forms.CharField(max_length=80, required=False, strip=True)
+
+    def __init__(self, *args, room, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.room = room
+
+    def clean_confirm_name(self):
+        typed = self.cleaned_data["confirm_name"]
+        if typed != self.room.name:
+            raise forms.ValidationError(f"Type the room's name, “{self.room.name}”, to delete it.")
+        return typed

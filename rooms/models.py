@@ -21,6 +21,9 @@ class Room(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="rooms_created"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Archived: read-only and out of the directory until restored."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -30,6 +33,10 @@ class Room(models.Model):
 
     def get_absolute_url(self):
         return reverse("room_detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_archived(self):
+        return self.archived_at is not None
 
 
 class Membership(models.Model):

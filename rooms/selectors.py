@@ -31,6 +31,11 @@ class RoomAccess:
         return self.is_member
 
     @property
+    def is_owner(self):
+        """Owners change what the room is: its name, topic, privacy; archive or delete it."""
+        return self.is_member and self.membership.role == Membership.Role.OWNER
+
+    @property
     def can_invite(self):
         """Owners and moderators invite people and manage invite links."""
         return self.membership is not None and self.membership.can_moderate

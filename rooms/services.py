@@ -1,4 +1,5 @@
-"""Write-side rules for rooms: creating, joining, leaving and invitations.
+"""Write-side rules for rooms: creating, joining, leaving, invitations, and the
+owner's settings (rename, topic, privacy, archive, delete).
 
 Every entry point (views, admin, management commands, tests) calls these, so a
 rule lives in exactly one place.
@@ -10,10 +11,11 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
-from config.realtime import user_send
+from config.realtime import room_broadcast_html, room_send, user_send
 from rooms.models import Invitation, Membership, Room
 from rooms.presence.roster import member_list_broadcast
 from rooms.selectors import membership_get_active
@@ -74,6 +76,8 @@ def room_join(*, room, user):
         return membership
     if room.is_private:
         raise RoomError("This room is by invitation only.")
+    if room.is_archived:
+        raise RoomError("This room is archived: nobody can join it.")
     try:
         with transaction.atomic():
             membership = Membership.objects.create(room=room, user=user)
@@ -195,3 +199,115 @@ def invitation_accept(*, invitation, user):
 def _rooms_changed(user):
     """The user's open pages follow their rooms (badges of a room joined in another tab)."""
     user_send(user.pk, {"type": "rooms.changed"})
+
+
+# --- the owner's settings -------------------------------------------------------------
+
+NAME_MAX_LENGTH = Room._meta.get_field("name").max_length
+TOPIC_MAX_LENGTH = Room._meta.get_field("topic").max_length
+
+
+def _require_owner(*, room, user):
+    """Settings that change what the room is belong to its owners, not its moderators."""
+    membership = membership_get_active(room=room, user=user)
+    if membership is None or membership.role != Membership.Role.OWNER:
+        raise RoomPermissionDenied("Only the room's owners can change its settings.")
+    return membership
+
+
+def _member_ids(room):
+    return list(room.memberships.filter(banned_at__isnull=True).values_list("user_id", flat=True))
+
+
+def _members_rooms_changed(room, member_ids=None):
+    """Once this commits, every member's open pages redraw their sidebar (its name,
+    lock, archived mark, or the room gone). The ids are read now: after a deletion
+    the memberships are gone."""
+    member_ids = _member_ids(room) if member_ids is None else member_ids
+    transaction.on_commit(lambda: [user_send(user_id, {"type": "rooms.changed"}) for user_id in member_ids])
+
+
+def _room_header_broadcast(room):
+    """The pages showing the room get its new name and topic (rendered once)."""
+    html = render_to_string("rooms/partials/room_title.html", {"room": room, "oob": True})
+    room_broadcast_html(room, html)
+
+
+def _room_notice_broadcast(room):
+    """The pages showing the room learn it was archived or restored: the notice
+    takes the composer's place (chat.css), or goes and gives it back."""
+    html = render_to_string("rooms/partials/room_notice.html", {"room": room, "oob": True})
+    room_broadcast_html(room, html)
+
+
+def room_settings_update(*, room, actor, name=None, topic=None, is_private=None):
+    """The owner renames the room, changes its topic or its privacy (None: unchanged).
+    The slug stays, so links to the room keep working. Members' sidebars and the
+    room's open pages follow."""
+    _require_owner(room=room, user=actor)
+    changed = {}
+    if name is not None:
+        name = " ".join(name.split())
+        if not name:
+            raise RoomError("A room needs a name.")
+        if len(name) > NAME_MAX_LENGTH:
+            raise RoomError(f"A room's name can be at most {NAME_MAX_LENGTH} characters.")
+        changed["name"] = name
+    if topic is not None:
+        topic = topic.strip()
+        if len(topic) > TOPIC_MAX_LENGTH:
+            raise RoomError(f"A topic can be at most {TOPIC_MAX_LENGTH} characters.")
+        changed["topic"] = topic
+    if is_private is not None:
+        changed["is_private"] = bool(is_private)
+    changed = {field: value for field, value in changed.items() if getattr(room, field) != value}
+    if not changed:
+        return room
+    with transaction.atomic():
+        for field, value in changed.items():
+            setattr(room, field, value)
+        room.save(update_fields=list(changed))
+        _members_rooms_changed(room)
+        transaction.on_commit(lambda: _room_header_broadcast(room))
+    logger.info("room settings room=%s user=%s changed=%s", room.slug, actor.username, ",".join(changed))
+    return room
+
+
+def _set_archived(*, room, actor, archived_at):
+    _require_owner(room=room, user=actor)
+    if room.archived_at == archived_at or (room.is_archived and archived_at is not None):
+        return room
+    with transaction.atomic():
+        room.archived_at = archived_at
+        room.save(update_fields=["archived_at"])
+        _members_rooms_changed(room)
+        transaction.on_commit(lambda: _room_notice_broadcast(room))
+    change = "archived" if archived_at else "restored"
+    logger.info("room %s room=%s user=%s", change, room.slug, actor.username)
+    return room
+
+
+def room_archive(*, room, actor):
+    """The owner makes the room read-only: no posting (messages_app's message_post
+    refuses), out of the directory, kept in its members' sidebars, until restored."""
+    return _set_archived(room=room, actor=actor, archived_at=timezone.now())
+
+
+def room_restore(*, room, actor):
+    """The owner opens an archived room again."""
+    return _set_archived(room=room, actor=actor, archived_at=None)
+
+
+def room_delete(*, room, actor):
+    """The owner deletes the room with its messages, for good. Its open pages say
+    so and their sockets close (4404); members' sidebars drop it."""
+    _require_owner(room=room, user=actor)
+    room_id, slug = room.pk, room.slug
+    with transaction.atomic():
+        _members_rooms_changed(room, _member_ids(room))
+        html = render_to_string("rooms/partials/room_gone.html", {"room": room})
+        # Sent to the group by its name: the Room row (its pk) is gone by then.
+        gone = Room(pk=room_id)
+        transaction.on_commit(lambda: room_send(gone, {"type": "room.deleted", "html": html}))
+        room.delete()
+    logger.info("room deleted room=%s user=%s", slug, actor.username)

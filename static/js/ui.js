@@ -139,6 +139,19 @@
     document.getElementById("composer-body").focus({ preventScroll: true });
   });
 
+  // The empty state's "Invite people": open the panel (and the room menu, a drawer on
+  // narrow screens), then put the focus in its first field.
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest && event.target.closest("[data-opens]");
+    var panel = opener && document.getElementById(opener.dataset.opens);
+    if (!panel) return;
+    var drawer = panel.closest("[popover]");
+    if (drawer && !drawer.matches(":popover-open") && getComputedStyle(drawer).display === "none") drawer.showPopover();
+    panel.open = true;
+    var field = panel.querySelector("input:not([type=hidden]), select, textarea");
+    if (field) field.focus();
+  });
+
   document.addEventListener("input", updateCounter);
   document.addEventListener("DOMContentLoaded", function () {
     updateCounter();

@@ -86,8 +86,10 @@ def _check_rate_limit(*, room, author):
         )
 
 
-def _check_slow_mode(*, room, membership):
-    """Slow mode: one message per N seconds per member; owners and moderators are exempt."""
+def _check_slow_mode(membership):
+    """Slow mode: one message per N seconds per member; owners and moderators are exempt.
+    Read from the membership's fresh room: a socket's room is as old as the socket."""
+    room = membership.room
     seconds = room.slow_mode_seconds
     if not seconds or membership.can_moderate:
         return
@@ -133,7 +135,7 @@ def message_post(*, room, author, body, client_id=None):
     membership = _active_membership(room=room, user=author)
     _check_not_archived(membership)
     _check_not_muted(membership)
-    _check_slow_mode(room=room, membership=membership)
+    _check_slow_mode(membership)
     _check_rate_limit(room=room, author=author)
     try:
         message = _save_new_message(room=room, author=author, body=body, client_id=client_id)

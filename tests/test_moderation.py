@@ -10,7 +10,7 @@ from django.utils import timezone
 from messages_app import moderation
 from messages_app.models import Message, ModerationAction, Report
 from messages_app.services import MessageRejected, message_post, report_create
-from rooms.models import Membership
+from rooms.models import Membership, Room
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 from tests.sockets import live, open_socket, receive_until
 
@@ -274,6 +274,16 @@ def test_slow_mode_allows_one_message_per_interval_and_spares_moderators(room, m
     message_post(room=room, author=moderator, body="a")
     message_post(room=room, author=moderator, body="b")
     assert ModerationAction.objects.get().action == "slow_mode"
+
+
+@pytest.mark.django_db
+def test_slow_mode_turned_on_after_a_socket_connected_still_applies_to_it(room, member, staff):
+    """A socket holds the Room it loaded when it connected: the rule reads the room afresh."""
+    room_as_loaded_at_connect = Room.objects.get(pk=room.pk)
+    moderation.room_set_slow_mode(room=room, seconds=30, actor=staff, source=ADMIN)
+    message_post(room=room_as_loaded_at_connect, author=member, body="one")
+    with pytest.raises(MessageRejected, match="Slow mode"):
+        message_post(room=room_as_loaded_at_connect, author=member, body="two")
 
 
 @pytest.mark.django_db

@@ -332,9 +332,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_room_link(membership)
 
     async def room_read(self, event):
-        """The user read a room (in this tab or another): clear its badge."""
+        """The user read a room (in this tab or another): clear its badge. Not this
+        page's own room: its link shows no badge here (opening the room marked it read,
+        and room_activity skips it), and a page that joined the room in place (htmx)
+        has no link for it to update (htmx:oobErrorNoTarget)."""
         membership = self.sidebar.get(event["room_id"])
-        if membership is None:
+        if membership is None or event["room_id"] == self.room.pk:
             return
         membership.unread_count, membership.has_unread_mention = 0, False
         await self.send_room_link(membership)

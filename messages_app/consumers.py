@@ -352,12 +352,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render_to_string("rooms/partials/room_links.html", context))
 
     async def room_banned(self, event):
-        """The user was banned: from this room, the page says why and the socket
-        closes with 4403; from another room, it leaves the sidebar."""
+        """The user was banned: from this room, the page says why in place of the room
+        (banned_notice.html) and the socket closes with 4403; from another room, it
+        leaves the sidebar."""
         if event["room_id"] != self.room.pk:
             await self.rooms_changed(event)
             return
-        context = {"room": self.room, "reason": event.get("reason", "")}
+        self.sidebar = await in_db_thread(_sidebar)(self.user)
+        context = {
+            "room": self.room,
+            "reason": event.get("reason", ""),
+            "memberships": self.sidebar.values(),
+            "current": self.room,
+        }
         await self.send(text_data=render_to_string("messages_app/partials/banned_notice.html", context))
         logger.info("socket closed by ban room=%s user=%s", self.room.slug, self.user.username)
         await self.close(code=CLOSE_FORBIDDEN)

@@ -70,7 +70,7 @@ class BanWatchConsumer(AsyncWebsocketConsumer):
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
         except Exception:
-            logger.warning("ban watch could not follow its group room=%s user=%s", slug, user, exc_info=True)
+            logger.warning("ban watch could not follow its group room=%s user=%s", slug, user)
             await self.close(code=CLOSE_TRY_AGAIN)  # the page reconnects
             return
         self.keep_following()
@@ -87,11 +87,20 @@ class BanWatchConsumer(AsyncWebsocketConsumer):
     async def follow_every(self, seconds):
         while True:
             await asyncio.sleep(seconds)
+            await self.follow()
+
+    async def follow(self):
+        try:
             await self.channel_layer.group_add(self.group, self.channel_name)
+        except Exception:  # Redis is down: on_recovery calls layer_recovered
+            logger.warning("ban watch could not rejoin its group=%s", self.group)
+            return False
+        return True
 
     async def layer_recovered(self):
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.check_ban()
+        """An unban sent during the outage is lost: look the ban up again."""
+        if await self.follow():
+            await self.check_ban()
 
     async def check_ban(self):
         if self.room is None:

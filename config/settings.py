@@ -272,7 +272,10 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
-    "filters": {"client_faults": {"()": "config.logfilters.ClientFaultFilter"}},
+    "filters": {
+        "client_faults": {"()": "config.logfilters.ClientFaultFilter"},
+        "refusals": {"()": "config.logfilters.RefusalFilter"},
+    },
     # Everything propagates to the root's console handler, so tests (caplog) and
     # production logs see the same records; 500s are logged even with DEBUG off.
     "root": {"handlers": ["console"], "level": "WARNING"},
@@ -280,6 +283,8 @@ LOGGING = {
         "django": {"handlers": [], "level": "WARNING"},
         # A client's bad frame is not a server error (config/logfilters.py).
         "uvicorn.error": {"filters": ["client_faults"]},
+        # A 403 the app chose is one line, not a traceback (config/logfilters.py).
+        "django.request": {"filters": ["refusals"]},
         **{app: {"level": LOG_LEVEL} for app in ("accounts", "rooms", "messages_app", "config")},
     },
 }

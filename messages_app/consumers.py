@@ -332,9 +332,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_room_link(membership)
 
     async def room_read(self, event):
-        """The user read a room (in this tab or another): clear its badge."""
+        """The user read a room (in this tab or another): clear its badge. Not this
+        page's own room: its link shows no badge here (opening the room marked it read,
+        and room_activity skips it), and a page that joined the room in place (htmx)
+        has no link for it to update (htmx:oobErrorNoTarget)."""
         membership = self.sidebar.get(event["room_id"])
-        if membership is None:
+        if membership is None or event["room_id"] == self.room.pk:
             return
         membership.unread_count, membership.has_unread_mention = 0, False
         await self.send_room_link(membership)
@@ -349,12 +352,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render_to_string("rooms/partials/room_links.html", context))
 
     async def room_banned(self, event):
-        """The user was banned: from this room, the page says why and the socket
-        closes with 4403; from another room, it leaves the sidebar."""
+        """The user was banned: from this room, the page says why in place of the room
+        (banned_notice.html) and the socket closes with 4403; from another room, it
+        leaves the sidebar."""
         if event["room_id"] != self.room.pk:
             await self.rooms_changed(event)
             return
-        context = {"room": self.room, "reason": event.get("reason", "")}
+        self.sidebar = await in_db_thread(_sidebar)(self.user)
+        context = {
+            "room": self.room,
+            "reason": event.get("reason", ""),
+            "memberships": self.sidebar.values(),
+            "current": self.room,
+        }
         await self.send(text_data=render_to_string("messages_app/partials/banned_notice.html", context))
         logger.info("socket closed by ban room=%s user=%s", self.room.slug, self.user.username)
         await self.close(code=CLOSE_FORBIDDEN)

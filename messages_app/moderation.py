@@ -94,7 +94,8 @@ def member_ban(*, room, user, actor, source, reason=""):
 
 @transaction.atomic
 def member_unban(*, room, user, actor, source, reason=""):
-    """Lift a ban: the user is a plain member again."""
+    """Lift a ban: the user is a plain member again, and their open pages of the room
+    show it again, live."""
     target = _target_membership(room=room, user=user)
     moderator_membership(room=room, actor=actor, source=source)
     if not target.is_banned:
@@ -102,6 +103,7 @@ def member_unban(*, room, user, actor, source, reason=""):
     target.banned_at, target.role = None, Membership.Role.MEMBER
     target.save(update_fields=["banned_at", "role"])
     record_action(actor=actor, action=Action.UNBAN, room=room, source=source, target_user=user, reason=reason)
+    # Their sidebars take the room back; their banned page of it (ban_watch.py) the room.
     transaction.on_commit(lambda: user_send(user.pk, {"type": "rooms.changed"}))
     _members_changed(room)
     return target

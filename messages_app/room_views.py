@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from messages_app import moderation
 from messages_app.models import ModerationAction
 from messages_app.selectors import (
+    ban_reason_get,
     membership_list_for_user,
     message_page_around,
     message_page_latest,
@@ -41,7 +42,7 @@ from rooms.services import (
     room_restore,
     room_settings_update,
 )
-from rooms.shortcuts import invite_manager_or_403, readable_room_or_404, see_other
+from rooms.shortcuts import RoomBanned, invite_manager_or_403, readable_room_or_404, see_other
 
 PAGE = ModerationAction.Source.PAGE
 SLOW_MODE_CHOICES = [
@@ -112,10 +113,25 @@ def render_room_main(request, access, **extra):
 
 @login_required
 def room_detail(request, slug):
-    """The room at its newest messages, or around one (`?around=<id>`)."""
-    access = readable_room_or_404(slug=slug, user=request.user)
+    """The room at its newest messages, or around one (`?around=<id>`); to a banned
+    member, the room's banned page."""
+    try:
+        access = readable_room_or_404(slug=slug, user=request.user)
+    except RoomBanned as ban:
+        return render_banned_page(request, ban.access)
     around = request.GET.get("around", "")
     return render_room_page(request, access, around_id=int(around) if around.isdigit() else None)
+
+
+def render_banned_page(request, access):
+    """Which room, why, the way back, and (its socket) the room again once the ban is
+    lifted. Rendered, not raised: Django logs a raised PermissionDenied with a traceback."""
+    context = {
+        "room": access.room,
+        "reason": ban_reason_get(room=access.room, user=request.user),
+        "my_memberships": membership_list_for_user(user=request.user),
+    }
+    return render(request, "messages_app/banned.html", context, status=403)
 
 
 @login_required

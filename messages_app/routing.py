@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.urls import path
 
+from messages_app.ban_watch import BanWatchConsumer
 from messages_app.consumers import RoomConsumer
 
 websocket_urlpatterns = [
+    path("ws/rooms/<slug:slug>/ban/", BanWatchConsumer.as_asgi()),
     path("ws/rooms/<slug:slug>/", RoomConsumer.as_asgi()),
 ]
 

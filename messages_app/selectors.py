@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messages_app import search
-from messages_app.models import Message
+from messages_app.models import Message, ModerationAction
 from messages_app.text import without_control_characters
 from rooms.models import Membership, Room
 from rooms.selectors import room_list_readable
@@ -242,6 +242,12 @@ def message_list_changed_since(*, room, since, limit=CATCH_UP_LIMIT):
     earlier, to be safe), oldest change first."""
     changed = _room_messages(room).filter(changed_at__gte=since - CHANGES_OVERLAP).order_by("changed_at")
     return [message_run_alone(message) for message in message_with_previous(changed)[:limit]]
+
+
+def ban_reason_get(*, room, user):
+    """The reason given with the user's latest ban from the room, or ""."""
+    bans = ModerationAction.objects.filter(room=room, target_user=user, action=ModerationAction.Action.BAN)
+    return bans.order_by("-id").values_list("reason", flat=True).first() or ""
 
 
 # --- rooms as their reader sees them: the directory and the sidebar's badges ---------

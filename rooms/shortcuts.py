@@ -4,6 +4,15 @@ from django.http import Http404, HttpResponseRedirect
 from rooms.selectors import room_access
 
 
+class RoomBanned(PermissionDenied):
+    """The user is banned from the room: a 403 that carries their RoomAccess, so that
+    the room page can say which room and why (messages_app/room_views.py)."""
+
+    def __init__(self, access):
+        super().__init__("You are banned from this room.")
+        self.access = access
+
+
 def readable_room_or_404(*, slug, user):
     """The user's RoomAccess for a room they may read.
 
@@ -14,7 +23,7 @@ def readable_room_or_404(*, slug, user):
     if access is None:
         raise Http404("No such room.")
     if access.is_banned:
-        raise PermissionDenied("You are banned from this room.")
+        raise RoomBanned(access)
     return access
 
 

@@ -3,9 +3,11 @@ room or reading it live, and live badges over real WebSockets (per-user group)."
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.test import AsyncClient
 from django.utils import timezone
 
+from config.realtime import room_group
 from messages_app.selectors import membership_list_for_user
 from messages_app.services import membership_mark_read, message_delete, message_post
 from rooms.models import Membership
@@ -135,6 +137,26 @@ async def test_reading_a_room_in_one_tab_clears_its_badge_in_every_tab():
     membership = await Membership.objects.aget(room=other_room, user=alice)
     assert membership.last_read_message_id == message.pk
     for socket in (tab_one, tab_two, reader):
+        await socket.disconnect()
+
+
+@live
+async def test_reading_a_room_updates_no_link_on_that_rooms_own_page():
+    """A page that joined its room in place (htmx) has no sidebar link for it: an
+    update of that link would be an htmx:oobErrorNoTarget in its console."""
+    alice, bob, room, other_room = await two_rooms_with_alice_and_bob()
+    page, elsewhere = await open_socket(room.slug, alice), await open_socket(other_room.slug, alice)
+    message = await sync_to_async(message_post)(room=room, author=bob, body="read me")
+    await receive_until(elsewhere, badge(room, 1))
+
+    await page.send_json_to({"action": "read", "message_id": message.pk})
+
+    await receive_until(elsewhere, badge(room, 0))  # the read was sent to the user's sockets
+    marker = '<div id="marker" hx-swap-oob="true"></div>'
+    await get_channel_layer().group_send(room_group(room), {"type": "chat.html", "html": marker})
+    frames = await receive_until(page, marker)
+    assert not [frame for frame in frames if f'id="room-link-{room.slug}"' in frame]
+    for socket in (page, elsewhere):
         await socket.disconnect()
 
 

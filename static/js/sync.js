@@ -89,9 +89,10 @@
 
   // Reading the newest messages in a visible tab marks the room read, at most once a second.
   function sendReadSoon() {
-    if (readTimer || !socket) return;
+    if (readTimer || !socket || !chat.list()) return;
     readTimer = setTimeout(function () {
       readTimer = null;
+      if (!chat.list()) return; // the room went meanwhile (a ban)
       var newest = newestId();
       if (newest > lastReadSent && document.visibilityState === "visible" && chat.reachesNewest() && chat.atBottom()) {
         lastReadSent = newest;
@@ -100,7 +101,9 @@
     }, 1000);
   }
 
+  // The room's own socket only (on #room), not a banned page's (#ban-watch, ban_watch.py).
   document.addEventListener("htmx:wsOpen", function (event) {
+    if (event.target.id !== "room") return;
     socket = event.detail.socketWrapper;
     if (socketWasOpen) catchUp();
     if (socketWasOpen && pendingSend) socket.send(pendingSend);
@@ -108,6 +111,7 @@
   });
 
   document.addEventListener("htmx:wsClose", function (event) {
+    if (event.target.id !== "room") return;
     if (RECONNECTING_CODES.indexOf(event.detail.event.code) !== -1) return;
     var queued = event.detail.socketWrapper.queue.splice(0).map(function (item) {
       return item.message;

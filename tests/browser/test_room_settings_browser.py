@@ -167,7 +167,7 @@ def test_a_new_room_shows_where_it_starts_until_the_first_message_arrives_live(b
     mine = browsers.page(owner, room, axe=True)
     empty = mine.locator(".room-empty")
     expect(empty.get_by_role("heading")).to_have_text("This is the start of #Fresh")
-    expect(empty.locator(".topic")).to_have_text("Old topic")
+    expect(empty.locator(".room-empty-topic")).to_have_text("Old topic")
     expect(theirs.locator(".room-empty")).to_be_visible()
     expect(theirs.locator(".room-empty").get_by_role("button", name="Invite people")).to_have_count(0)
     assert mine.evaluate(AXE_PROBLEMS) == []

@@ -1,7 +1,8 @@
 // The interface beyond HTML, CSS and the server (which do the panels, the theme, runs of
 // messages and the per-viewer look): Enter to send, the composer's counter and draft, the
 // reader's place and the "new messages" pill, relative times, a quiet log while history
-// loads, and the reconnect banner's switch. sync.js, loaded before, keeps the list whole.
+// loads, the reconnect banner's switch, and the room's menus closing as popovers do.
+// sync.js, loaded before, keeps the list whole.
 (function () {
   "use strict";
 
@@ -67,6 +68,29 @@
     if (field.id !== "composer-body" || event.key !== "Enter" || event.shiftKey || event.isComposing) return;
     event.preventDefault();
     if (field.value.trim()) field.form.requestSubmit();
+  });
+
+  // The room's menus (Invite people, Room settings: <details name="room-menu">, which the
+  // browser keeps to one open) close as popovers do: on Escape, the focus going back to
+  // their button, and on a click beside them.
+  document.addEventListener("keydown", function (event) {
+    var menu = document.querySelector("details[data-light-dismiss][open]");
+    if (event.key !== "Escape" || event.defaultPrevented || !menu) return;
+    event.preventDefault(); // the drawer around it (#room-tools on narrow screens) stays open
+    var hadFocus = menu.contains(document.activeElement);
+    menu.open = false;
+    if (hadFocus) menu.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details[data-light-dismiss][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  // An open menu that htmx replaces (Invite people, after a send) leaves its group first:
+  // else the browser closes its open replacement, the group's second open member.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target.matches && target.matches("details[name][open]")) target.removeAttribute("name");
   });
 
   // The composer empties on send and keeps the focus; a refused draft comes back.

@@ -143,7 +143,8 @@
   // else the browser closes its open replacement, the group's second open member.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
-    if (target.matches && target.matches("details[name][open]")) target.removeAttribute("name");
+    if (!event.detail.shouldSwap || !target.matches || !target.matches("details[name][open]")) return;
+    target.removeAttribute("name");
   });
 
   // The composer empties on send and keeps the focus; a refused draft comes back.

@@ -130,7 +130,9 @@ def test_editing_from_the_keyboard_up_enter_shift_enter_and_escape(asgi_server, 
     MessageFactory(room=room, author=me, body="an older one of mine")
     mine = MessageFactory(room=room, author=me, body="my last words")
     theirs = MessageFactory(room=room, author=friend, body="the newest, not mine")
-    page = open_room(logged_in(new_context, asgi_server, me), room)
+    context = logged_in(new_context, asgi_server, me)
+    context.add_init_script(path=AXE)
+    page = open_room(context, room)
     errors = watch_for_errors(page)
     friend_page = open_room(logged_in(new_context, asgi_server, friend), room)
     composer = page.locator("#composer-body")
@@ -147,6 +149,7 @@ def test_editing_from_the_keyboard_up_enter_shift_enter_and_escape(asgi_server, 
     expect(field).to_have_value("my last words")
     assert caret() == [13, 13, 13]
     expect(page.locator(".edit-form")).to_have_count(1)
+    assert page.evaluate(AXE_PROBLEMS) == []
 
     # Shift+Enter is a new line; Enter saves: my page, my friend's page and the database.
     field.press_sequentially(" (more)")
@@ -259,6 +262,7 @@ def test_message_actions_are_44_pixel_targets_on_phones_and_touch_screens(asgi_s
         box = page.locator(f"#message-{mine.pk}").get_by_role("button", name=name).bounding_box()
         assert box["height"] >= MIN_TARGET_PX and box["width"] >= MIN_TARGET_PX, (name, box)
     page.locator(f"#message-{other.pk}").hover()
+    expect(page.locator(f"#message-{other.pk} .message-actions")).to_have_css("opacity", "1")  # faded in
     assert page.evaluate(AXE_PROBLEMS) == []
     assert errors == []
 

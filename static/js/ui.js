@@ -1,7 +1,8 @@
 // The interface beyond HTML, CSS and the server (which do the panels, the theme, runs of
 // messages and the per-viewer look): Enter to send, the composer's counter and draft, the
 // reader's place and the "new messages" pill, relative times, a quiet log while history
-// loads, and the reconnect banner's switch. sync.js, loaded before, keeps the list whole.
+// loads, the reconnect banner's switch, editing from the keyboard, and the room's menus
+// closing as popovers do. sync.js, loaded before, keeps the list whole.
 (function () {
   "use strict";
 
@@ -67,6 +68,83 @@
     if (field.id !== "composer-body" || event.key !== "Enter" || event.shiftKey || event.isComposing) return;
     event.preventDefault();
     if (field.value.trim()) field.form.requestSubmit();
+  });
+
+  // Editing, as in Slack and Discord: Up in an empty composer edits my last message;
+  // in the edit form Enter saves, Shift+Enter is a new line and Escape cancels, and the
+  // focus goes back to the composer once the message is shown again.
+  var editClosing = null; // the id of the message whose edit form was just saved or cancelled
+
+  function myLastMessage() {
+    var mine = chat.list().querySelectorAll(':scope > .message[data-author="' + document.body.dataset.user + '"]:not(.deleted)');
+    return Array.from(mine).filter(function (message) {
+      return !message.matches(".history-after ~ .message"); // beyond a gap: not shown (chat.css)
+    }).pop();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    var plain = !(event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || event.isComposing);
+    if (field.id === "composer-body" && event.key === "ArrowUp" && plain && !field.value && chat.list()) {
+      var message = myLastMessage();
+      if (!message) return;
+      event.preventDefault();
+      if (message.matches(".editing")) message.querySelector(".edit-form textarea").focus();
+      else message.querySelector(".edit-button").click();
+      return;
+    }
+    var form = field.closest && field.closest(".edit-form");
+    if (!form || field.name !== "body" || !plain) return; // Shift+Enter: a new line
+    if (event.key === "Escape") {
+      event.preventDefault(); // nothing around it (a menu, a drawer) closes as well
+      editClosing = form.closest(".message").id;
+      form.querySelector(".cancel-button").click();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      editClosing = form.closest(".message").id;
+      form.requestSubmit();
+    }
+  });
+
+  // A new edit form takes the focus, the cursor at the end; the message back in its place
+  // (the answer or the broadcast, whichever comes first) gives it to the composer.
+  document.addEventListener("htmx:load", function (event) {
+    var shown = event.target;
+    if (!shown.matches || !shown.matches(".message")) return;
+    var field = shown.querySelector(".edit-form textarea");
+    if (field) {
+      field.focus();
+      field.setSelectionRange(field.value.length, field.value.length);
+    } else if (shown.id === editClosing) {
+      editClosing = null;
+      var composer = document.getElementById("composer-body");
+      var lost = !document.activeElement || document.activeElement === document.body;
+      if (composer && lost) composer.focus({ preventScroll: true });
+    }
+  });
+
+  // The room's menus (Invite people, Room settings: <details name="room-menu">, which the
+  // browser keeps to one open) close as popovers do: on Escape, the focus going back to
+  // their button, and on a click beside them.
+  document.addEventListener("keydown", function (event) {
+    var menu = document.querySelector("details[data-light-dismiss][open]");
+    if (event.key !== "Escape" || event.defaultPrevented || !menu) return;
+    event.preventDefault(); // the drawer around it (#room-tools on narrow screens) stays open
+    var hadFocus = menu.contains(document.activeElement);
+    menu.open = false;
+    if (hadFocus) menu.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details[data-light-dismiss][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  // An open menu that htmx replaces (Invite people, after a send) leaves its group first:
+  // else the browser closes its open replacement, the group's second open member.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!event.detail.shouldSwap || !target.matches || !target.matches("details[name][open]")) return;
+    target.removeAttribute("name");
   });
 
   // The composer empties on send and keeps the focus; a refused draft comes back.

@@ -19,7 +19,7 @@ from messages_app.selectors import (
     message_search_room,
 )
 from messages_app.services import MessageRejected, message_delete, message_edit, message_post, report_create
-from rooms.shortcuts import readable_room_or_404, see_other
+from rooms.shortcuts import readable_room_or_404, refused_form_status, see_other
 
 
 @login_required
@@ -107,7 +107,8 @@ def message_edit_view(request, slug, pk):
         message = message_edit(room=access.room, user=request.user, message_id=pk, body=body)
     except MessageRejected as refusal:
         context = {"message": message, "room": access.room, "draft": body, "error": str(refusal)}
-        return render(request, "messages_app/partials/message_edit_form.html", context, status=400)
+        status = refused_form_status(request)
+        return render(request, "messages_app/partials/message_edit_form.html", context, status=status)
     if request.htmx:
         return _render_message(request, access, message)
     return see_other(access.room.get_absolute_url())
@@ -140,7 +141,8 @@ def message_report_view(request, slug, pk):
         report_create(room=access.room, reporter=request.user, message_id=pk, reason=reason)
     except MessageRejected as refusal:
         context.update(error=str(refusal), reason=reason)
-        return render(request, "messages_app/partials/report_form.html", context, status=400)
+        status = refused_form_status(request)
+        return render(request, "messages_app/partials/report_form.html", context, status=status)
     if request.htmx:
         return render(request, "messages_app/partials/report_done.html", context)
     return see_other(access.room.get_absolute_url())

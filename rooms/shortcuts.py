@@ -45,3 +45,9 @@ def see_other(url):
     response = HttpResponseRedirect(url)
     response.status_code = 303
     return response
+
+
+def refused_form_status(request):
+    """The status of a form sent back with the reason it was refused: 400, but 200 to
+    htmx, which swaps only 2xx answers (and the browser logs every 4xx as an error)."""
+    return 200 if request.htmx else 400

@@ -117,6 +117,8 @@ def readme_servers(tmp_path):
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",  # the venv's python
         "CHANNEL_LAYER_PREFIX": prefix,
         "PYTHONUNBUFFERED": "1",
+        # Not the checkout's staticfiles/: whitenoise would serve that stale copy to later tests.
+        "STATIC_ROOT": str(tmp_path / "staticfiles"),
     }
     log_path = tmp_path / "readme-block.log"
     with open(log_path, "wb") as log:

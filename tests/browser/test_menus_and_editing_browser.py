@@ -204,6 +204,32 @@ def test_editing_from_the_keyboard_up_enter_shift_enter_and_escape(asgi_server, 
     asgi_server.assert_clean_log(since=mark)
 
 
+def test_a_refused_edit_or_report_says_why_in_the_open_form(asgi_server, new_context):
+    room = RoomFactory()
+    me = MembershipFactory(room=room).user
+    mine = MessageFactory(room=room, author=me, body="my words")
+    theirs = MessageFactory(room=room, author=MembershipFactory(room=room).user, body="their words")
+    page = open_room(logged_in(new_context, asgi_server, me), room)
+    errors = watch_for_errors(page)
+    page.locator("#composer-body").press("ArrowUp")
+    field = page.locator(f"#edit-{mine.pk}")
+    expect(field).to_be_focused()
+    field.fill("   ")  # `required` lets spaces through; the service refuses them
+    page.locator(".edit-form").get_by_role("button", name="Save").click()
+    expect(page.locator(".edit-form .error")).to_have_text("Write something before sending.")
+    expect(field).to_have_value("   ")
+    assert Message.objects.get(pk=mine.pk).body == "my words"
+
+    # A report without a reason, the same way (spaces pass `required`).
+    page.locator(".edit-form .cancel-button").click()
+    page.locator(f"#message-{theirs.pk}").hover()
+    page.locator(f"#message-{theirs.pk} .report-button").click()
+    page.locator(f"#report-reason-{theirs.pk}").fill("   ")
+    page.locator(f"#report-{theirs.pk}").get_by_role("button", name="Send report").click()
+    expect(page.locator(f"#report-{theirs.pk} .error")).to_be_visible()
+    assert errors == []
+
+
 def visible_action_boxes(page, message):
     """The bounding boxes of the actions shown on `message`, by their text."""
     message.hover()

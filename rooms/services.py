@@ -1,4 +1,4 @@
-"""Write-side rules for rooms: creating, joining, leaving and invitations.
+"""Write-side rules for rooms: creating, renaming, joining, leaving and invitations.
 
 Every entry point (views, admin, management commands, tests) calls these, so a
 rule lives in exactly one place.
@@ -122,7 +122,8 @@ def _refusal_for_existing(membership):
 def room_invite(*, room, invited_by, username):
     """An owner or moderator adds a user to the room at once (private rooms
     included). A ban is never lifted this way. The invitee's open pages get the
-    room in their sidebar, and the room's pages the new member list."""
+    room in their sidebar with a notice to accept or decline, and the room's pages
+    the new member list."""
     _require_moderator(room=room, user=invited_by)
     invitee = _user_named(username)
     existing = Membership.objects.filter(room=room, user=invitee).select_related("user").first()
@@ -130,7 +131,9 @@ def room_invite(*, room, invited_by, username):
         raise RoomError(_refusal_for_existing(existing))
     try:
         with transaction.atomic():
-            membership = Membership.objects.create(room=room, user=invitee)
+            membership = Membership.objects.create(
+                room=room, user=invitee, invited_by=invited_by, invitation_pending=True
+            )
             transaction.on_commit(lambda: _rooms_changed(invitee))
             transaction.on_commit(lambda: member_list_broadcast(room=room))
     except IntegrityError:  # joined, or was invited by someone else, meanwhile
@@ -138,6 +141,28 @@ def room_invite(*, room, invited_by, username):
         raise RoomError(_refusal_for_existing(existing)) from None
     logger.info("room invite room=%s by=%s user=%s", room.slug, invited_by.username, invitee.username)
     return membership
+
+
+def room_invitation_accept(*, room, user):
+    """The invitee keeps the room: the notice goes, in every tab of theirs. Accepting
+    twice, or without an invitation, changes nothing."""
+    if Membership.objects.filter(room=room, user=user, invitation_pending=True).update(
+        invitation_pending=False
+    ):
+        logger.info("room invitation accepted room=%s user=%s", room.slug, user.username)
+        transaction.on_commit(lambda: _rooms_changed(user))
+
+
+def room_invitation_decline(*, room, user):
+    """The invitee does not want the room: they leave it. Only a pending invitation
+    is declined this way, never a membership they accepted or a ban."""
+    deleted, _ = Membership.objects.filter(
+        room=room, user=user, invitation_pending=True, banned_at__isnull=True
+    ).delete()
+    if deleted:
+        logger.info("room invitation declined room=%s user=%s", room.slug, user.username)
+        transaction.on_commit(lambda: _rooms_changed(user))
+        transaction.on_commit(lambda: member_list_broadcast(room=room))
 
 
 def invitation_create(*, room, created_by, expires_in=None):
@@ -190,6 +215,40 @@ def invitation_accept(*, invitation, user):
     transaction.on_commit(lambda: member_list_broadcast(room=invitation.room))
     logger.info("invitation accepted room_id=%s user=%s", invitation.room_id, user.username)
     return membership
+
+
+@transaction.atomic
+def room_rename(*, room, actor, name):
+    """An owner renames the room; its slug (and so its address) stays. Every member's
+    open pages show the new name in their sidebar once this commits."""
+    membership = membership_get_active(room=room, user=actor)
+    if membership is None or membership.role != Membership.Role.OWNER:
+        raise RoomPermissionDenied("Only the room's owners can rename it.")
+    name = (name or "").strip()
+    if not name:
+        raise RoomError("A room needs a name.")
+    max_length = Room._meta.get_field("name").max_length
+    if len(name) > max_length:
+        raise RoomError(f"A room's name has at most {max_length} characters.")
+    if name != room.name:
+        room.name = name
+        room.save(update_fields=["name"])
+        logger.info("room renamed room=%s user=%s", room.slug, actor.username)
+        room_members_notify_changed(room)
+    return room
+
+
+def room_members_notify_changed(room):
+    """Once the current transaction commits, every member's open pages (any room, the
+    directory) re-read their rooms: call it after changing what a sidebar shows of a
+    room (its name, its privacy) for all its members at once."""
+    member_ids = list(room.memberships.filter(banned_at__isnull=True).values_list("user_id", flat=True))
+
+    def notify():
+        for user_id in member_ids:
+            user_send(user_id, {"type": "rooms.changed"})
+
+    transaction.on_commit(notify)
 
 
 def _rooms_changed(user):

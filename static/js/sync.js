@@ -101,6 +101,7 @@
   }
 
   document.addEventListener("htmx:wsOpen", function (event) {
+    if (event.target.dataset.userSocket) return; // not the room's: it carries no messages
     socket = event.detail.socketWrapper;
     if (socketWasOpen) catchUp();
     if (socketWasOpen && pendingSend) socket.send(pendingSend);
@@ -147,4 +148,19 @@
   });
 
   document.addEventListener("visibilitychange", sendReadSoon);
+
+  // Pages with no room socket of their own (the home page, a public room only read) still
+  // follow the user's rooms: an element [data-user-socket="/ws/..."] gets the ws extension's
+  // socket (messages_app/user_consumers.py), now and whenever htmx swaps one in (a leave).
+  // A room's own socket (ws-connect in room_main.html) stays for its members only.
+  htmx.onLoad(function (content) {
+    var found = content.matches && content.matches("[data-user-socket]") ? [content] : [];
+    if (content.querySelectorAll) found = found.concat(Array.from(content.querySelectorAll("[data-user-socket]")));
+    found.forEach(function (element) {
+      if (element.hasAttribute("ws-connect")) return;
+      element.setAttribute("hx-ext", "ws");
+      element.setAttribute("ws-connect", element.dataset.userSocket);
+      htmx.process(element);
+    });
+  });
 })();

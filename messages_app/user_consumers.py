@@ -38,14 +38,21 @@ class UserConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.user = self.scope["user"]
-        await self.accept()
         if not self.user.is_authenticated:
+            await self.accept()  # then close: a refused handshake would hide the reason
             await self.close(code=CLOSE_NOT_LOGGED_IN)
+            return
+        # The user's group first, then read their rooms: a change in between is heard,
+        # not lost. Accept only once subscribed, as a room's socket does.
+        self.sidebar = {}
+        if not await self.follow_groups():
+            await self.refuse_for_now()
             return
         self.sidebar = await in_db_thread(_sidebar)(self.user)
         if not await self.follow_groups():
-            await self.close(code=CLOSE_TRY_AGAIN)
+            await self.refuse_for_now()
             return
+        await self.accept()
         if hasattr(self.channel_layer, "on_recovery"):
             self.channel_layer.on_recovery(self)
         interval = getattr(self.channel_layer, "group_refresh_seconds", 0)
@@ -54,6 +61,11 @@ class UserConsumer(AsyncWebsocketConsumer):
         logger.info("user socket connected user=%s home=%s", self.user.username, self.home)
         # The page may have been rendered before a change this socket was not there to hear.
         await self.send_lists()
+
+    async def refuse_for_now(self):
+        """The layer is down: close with 1011, after which the ws extension reconnects."""
+        await self.accept()
+        await self.close(code=CLOSE_TRY_AGAIN)
 
     def wanted_groups(self):
         return {user_group(self.user.pk), *(room_members_group(room_id) for room_id in self.sidebar)}

@@ -157,10 +157,11 @@ def room_invitation_answer(request, slug, answer):
         return see_other(access.room.get_absolute_url() if answer == "accept" else "/")
     if declined_here:  # the page shows a room the user has just left
         return HttpResponseClientRedirect("/")
-    memberships = membership_list_for_user(user=request.user)
+    memberships = list(membership_list_for_user(user=request.user))
     if request.POST.get("shown_on") == "home":
         return HttpResponse(home_html(user=request.user, memberships=memberships))
-    current = access.room if request.POST.get("current") == slug else None
+    shown = request.POST.get("current")  # the room the page shows: its link stays marked current
+    current = next((m.room for m in memberships if m.room.slug == shown), None)
     return HttpResponse(sidebar_html(memberships=memberships, current=current))
 
 

@@ -1,7 +1,7 @@
 """The user's rooms follow them live in every tab (issue 12, points 3, 9 and 11): a join
 in one tab shows in the others (a room page, the home page, a room only read), and so do
-being banned, being invited (a notice to accept or decline), answering an invitation and
-a room's new name. The home page at desktop and phone width, from the keyboard, axe-clean."""
+leaving, being banned, being invited (a notice to accept or decline), answering an
+invitation and a room's new name. The home page at desktop and phone width, from the keyboard, axe-clean."""
 
 import re
 from pathlib import Path
@@ -82,7 +82,7 @@ def notice(page, room):
     return page.locator(f'#my-invitations [data-invitation="{room.slug}"]')
 
 
-def test_every_tab_follows_joins_bans_invitations_and_renames(asgi_server, new_context):
+def test_every_tab_follows_joins_leaves_bans_invitations_and_renames(asgi_server, new_context):
     mark = asgi_server.log_mark()
     me, boss = UserFactory(username="mia"), UserFactory(username="boss")
     lobby = RoomFactory(name="Lobby")
@@ -116,13 +116,24 @@ def test_every_tab_follows_joins_bans_invitations_and_renames(asgi_server, new_c
         expect(link(page, secret)).to_have_count(1)
     expect(home.get_by_role("heading", name="Invitations")).to_be_hidden()
 
-    # Joining in one tab shows the room in all three, the joining tab included.
+    # Joining in one tab shows the room in all three, the joining tab included (its sidebar
+    # comes with the answer: the page's socket changes from the user's to the room's).
     reading.get_by_role("button", name="Join room").click()
     room_socket_open(reading)
     for page in (reading, in_lobby, home):
         expect(link(page, garden)).to_have_count(1)
     expect(home.locator(f'#discover-rooms a[data-room="{garden.slug}"]')).to_have_count(0)
     expect(link(home, garden).locator("xpath=..").locator(".topic")).to_have_text("Roses and tomatoes")
+
+    # Leaving: gone from all three; the page is a reader's again, with the user's socket.
+    reading.get_by_role("button", name="Leave room").click()
+    for page in (reading, in_lobby, home):
+        expect(link(page, garden)).to_have_count(0)
+    expect(home.locator(f'#discover-rooms a[data-room="{garden.slug}"]')).to_have_count(1)
+    expect(reading.locator('[data-user-socket][data-socket="open"]')).to_have_count(1)
+    reading.get_by_role("button", name="Join room").click()
+    room_socket_open(reading)
+    expect(link(home, garden)).to_have_count(1)
     reading.close()
 
     # Banned by the owner: the room leaves the sidebar and the home page.

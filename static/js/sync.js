@@ -163,4 +163,14 @@
       htmx.process(element);
     });
   });
+
+  // Answering an invitation takes its buttons away (and the socket redraws the lists): the
+  // keyboard's place moves to the lists' heading, which no swap replaces.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!event.target.closest || !event.target.closest(".invitation-notice")) return;
+    var heading = document.querySelector("#my-rooms-title, .sidebar-title");
+    if (!heading) return;
+    heading.tabIndex = -1;
+    heading.focus();
+  });
 })();

@@ -114,6 +114,7 @@ def test_every_tab_follows_joins_leaves_bans_invitations_and_renames(asgi_server
     for page in (home, in_lobby, reading):
         expect(notice(page, secret)).to_have_count(0)
         expect(link(page, secret)).to_have_count(1)
+    expect(home.get_by_role("heading", name="My rooms")).to_be_focused()  # not lost to the body
     expect(home.get_by_role("heading", name="Invitations")).to_be_hidden()
 
     # Joining in one tab shows the room in all three, the joining tab included (its sidebar
@@ -150,6 +151,7 @@ def test_every_tab_follows_joins_leaves_bans_invitations_and_renames(asgi_server
     for page in (in_lobby, home):
         expect(notice(page, attic)).to_have_count(0)
         expect(link(page, attic)).to_have_count(0)
+    expect(in_lobby.locator(".sidebar-title")).to_be_focused()
     assert not Membership.objects.filter(room=attic, user=me).exists()
 
     # Renamed by its owner: the new name in every list.

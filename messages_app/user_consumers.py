@@ -13,8 +13,16 @@ from django.utils import timezone
 
 from config.db_threads import in_db_thread
 from config.realtime import room_members_group, user_group
-from messages_app.consumers import CLOSE_NOT_LOGGED_IN, CLOSE_TRY_AGAIN, RoomConsumer, _sidebar, unless_closed
+from messages_app.consumers import (
+    CLOSE_NOT_LOGGED_IN,
+    CLOSE_TOO_MANY_SOCKETS,
+    CLOSE_TRY_AGAIN,
+    RoomConsumer,
+    _sidebar,
+    unless_closed,
+)
 from messages_app.sidebar import home_html, room_link_html, sidebar_html
+from rooms.presence.stores import presence_ttl, socket_claim, socket_release
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +32,8 @@ class UserConsumer(AsyncWebsocketConsumer):
 
     groups_joined = ()
     group_refresher = None
+    claim_keeper = None
+    claimed = False
     home = False
 
     async def __call__(self, scope, receive, send):
@@ -42,6 +52,13 @@ class UserConsumer(AsyncWebsocketConsumer):
             await self.accept()  # then close: a refused handshake would hide the reason
             await self.close(code=CLOSE_NOT_LOGGED_IN)
             return
+        # It counts towards CHAT_MAX_SOCKETS_PER_USER like a room's socket.
+        if not await socket_claim(user_id=self.user.pk, channel_name=self.channel_name):
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
+        self.claimed = True
+        self.claim_keeper = asyncio.create_task(self.keep_claim())
         # The user's group first, then read their rooms: a change in between is heard,
         # not lost. Accept only once subscribed, as a room's socket does.
         self.sidebar = {}
@@ -95,9 +112,18 @@ class UserConsumer(AsyncWebsocketConsumer):
         """Redis came back: follow the groups again, and show what changed meanwhile."""
         await self.rooms_changed({})
 
+    async def keep_claim(self):
+        """A room socket's presence refresh keeps its claim alive; this socket has none."""
+        while True:
+            await asyncio.sleep(presence_ttl() / 3)
+            await socket_claim(user_id=self.user.pk, channel_name=self.channel_name)
+
     async def disconnect(self, code):
-        if self.group_refresher is not None:
-            self.group_refresher.cancel()
+        for task in (self.group_refresher, self.claim_keeper):
+            if task is not None:
+                task.cancel()
+        if self.claimed:
+            await socket_release(user_id=self.user.pk, channel_name=self.channel_name)
         try:
             for group in self.groups_joined:
                 await self.channel_layer.group_discard(group, self.channel_name)

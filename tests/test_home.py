@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
-from django.test import AsyncClient, Client
+from django.test import AsyncClient, Client, override_settings
 from django.utils import timezone
 
 from config.asgi import application
@@ -456,3 +456,33 @@ async def test_logging_out_closes_the_user_socket():
 
     assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
     assert await sync_to_async(get_user_model().objects.filter(pk=user.pk).exists)()
+
+
+async def outputs_until_close(socket):
+    outputs = [await socket.receive_output(timeout=3)]
+    while outputs[-1]["type"] != "websocket.close":
+        outputs.append(await socket.receive_output(timeout=3))
+    return outputs
+
+
+@live
+@override_settings(CHAT_MAX_SOCKETS_PER_USER=1)
+async def test_the_user_socket_counts_towards_the_socket_cap_and_frees_its_place():
+    room = await sync_to_async(RoomFactory)()
+    user = await make_member(room)
+    home = await open_user_socket(user)
+    await receive_until(home, 'id="discover-rooms"')
+
+    refused = await open_socket(room.slug, user)  # accepted, then closed
+    assert (await outputs_until_close(refused))[-1] == {"type": "websocket.close", "code": 4429}
+    await home.disconnect()
+
+    room_socket = await open_socket(room.slug, user)  # the home page's place is free again
+    await room_socket.send_json_to({"body": "in the freed place"})
+    await receive_until(room_socket, "in the freed place")
+    second_home = WebsocketCommunicator(
+        application, "/ws/home/", headers=[ORIGIN, await session_cookie(user)]
+    )
+    assert (await second_home.connect(timeout=10))[0]
+    assert (await outputs_until_close(second_home))[-1] == {"type": "websocket.close", "code": 4429}
+    await room_socket.disconnect()

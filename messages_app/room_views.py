@@ -23,9 +23,9 @@ from messages_app.selectors import (
     membership_list_for_user,
     message_page_around,
     message_page_latest,
-    room_list_public,
 )
 from messages_app.services import membership_mark_read
+from messages_app.sidebar import home_context, home_html, sidebar_html
 from rooms.forms import InvitationForm, InviteForm, RoomDeleteForm, RoomSettingsForm
 from rooms.presence.roster import member_list_html, member_pane_context
 from rooms.selectors import invitation_list_active
@@ -36,6 +36,8 @@ from rooms.services import (
     invitation_revoke,
     room_archive,
     room_delete,
+    room_invitation_accept,
+    room_invitation_decline,
     room_invite,
     room_join,
     room_leave,
@@ -57,11 +59,8 @@ SLOW_MODE_CHOICES = [
 
 @login_required
 def directory(request):
-    return render(
-        request,
-        "rooms/directory.html",
-        {"public_rooms": room_list_public(), "my_memberships": membership_list_for_user(user=request.user)},
-    )
+    """The home page: invitations to answer, my rooms, public rooms to discover."""
+    return render(request, "rooms/directory.html", home_context(user=request.user))
 
 
 def room_page_context(request, access, *, draft="", error="", around_id=None):
@@ -107,8 +106,11 @@ def render_room_page(request, access, *, status=200, **extra):
 
 
 def render_room_main(request, access, **extra):
-    """The part of the page that changes on join and leave (for htmx requests)."""
-    return render(request, "rooms/partials/room_main.html", room_page_context(request, access, **extra))
+    """The part of the page that changes on join and leave (for htmx requests), and
+    the sidebar out of band: this tab's socket changes, so it would miss the news."""
+    return render(
+        request, "rooms/partials/room_main_changed.html", room_page_context(request, access, **extra)
+    )
 
 
 @login_required
@@ -161,6 +163,28 @@ def room_leave_view(request, slug):
 
 
 # --- invitations ---------------------------------------------------------------
+
+INVITATION_ANSWERS = {"accept": room_invitation_accept, "decline": room_invitation_decline}
+
+
+@login_required
+@require_POST
+def room_invitation_answer(request, slug, answer):
+    """Accept or decline an invitation, from the sidebar or the home page. htmx gets
+    that page's lists again (the user's other tabs get them from their sockets)."""
+    access = readable_room_or_404(slug=slug, user=request.user)
+    INVITATION_ANSWERS[answer](room=access.room, user=request.user)
+    declined_here = answer == "decline" and request.POST.get("current") == slug
+    if not request.htmx:
+        return see_other(access.room.get_absolute_url() if answer == "accept" else "/")
+    if declined_here:  # the page shows a room the user has just left
+        return HttpResponseClientRedirect("/")
+    memberships = list(membership_list_for_user(user=request.user))
+    if request.POST.get("shown_on") == "home":
+        return HttpResponse(home_html(user=request.user, memberships=memberships))
+    shown = request.POST.get("current")  # the room the page shows: its link stays marked current
+    current = next((m.room for m in memberships if m.room.slug == shown), None)
+    return HttpResponse(sidebar_html(memberships=memberships, current=current))
 
 
 def invite_panel_context(request, access, *, invite_form=None, link_form=None, notice="", is_open=False):

@@ -3,10 +3,14 @@ from django.urls import path
 
 from messages_app.ban_watch import BanWatchConsumer
 from messages_app.consumers import RoomConsumer
+from messages_app.user_consumers import HomeConsumer, UserConsumer
 
 websocket_urlpatterns = [
     path("ws/rooms/<slug:slug>/ban/", BanWatchConsumer.as_asgi()),
     path("ws/rooms/<slug:slug>/", RoomConsumer.as_asgi()),
+    # Pages without a room socket of their own: the home page, a room only read.
+    path("ws/home/", HomeConsumer.as_asgi()),
+    path("ws/user/", UserConsumer.as_asgi()),
 ]
 
 # The benchmark's tutorial-style peer (bench/baseline.py): served only by the bench's

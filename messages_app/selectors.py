@@ -263,18 +263,30 @@ class SubqueryCount(Subquery):
     output_field = IntegerField()
 
 
+def _newest_message_time(room_ref):
+    """The time of the room's newest message: one step down the (room, id) index."""
+    return Subquery(Message.objects.filter(room=room_ref).order_by("-id").values("created_at")[:1])
+
+
 def room_list_public():
     """Public rooms for the directory (not archived ones): member count and time of the newest message."""
-    newest = Message.objects.filter(room=OuterRef("pk")).order_by("-id").values("created_at")[:1]
     return Room.objects.filter(is_private=False, archived_at__isnull=True).annotate(
         member_count=Count("memberships", filter=Q(memberships__banned_at__isnull=True)),
-        last_activity=Subquery(newest),
+        last_activity=_newest_message_time(OuterRef("pk")),
     )
+
+
+def room_list_discover(*, user):
+    """Public rooms the user is not in (nor banned from), busiest first: what the
+    home page offers to join. One query, however many rooms."""
+    theirs = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    return room_list_public().exclude(Exists(theirs)).order_by("-member_count", "name")
 
 
 def membership_list_for_user(*, user):
     """The user's rooms (not banned from), each membership with its room, its
-    unread count and whether an unread message mentions the user: one query."""
+    unread count, whether an unread message mentions the user, the time of the
+    room's newest message and who invited them (a pending invitation): one query."""
     last_read = Coalesce(OuterRef("last_read_message_id"), 0)
     unread = (
         Message.objects.filter(room=OuterRef("room_id"), id__gt=last_read, deleted_at__isnull=True)
@@ -289,7 +301,11 @@ def membership_list_for_user(*, user):
     )
     return (
         Membership.objects.filter(user=user, banned_at__isnull=True)
-        .select_related("room")
-        .annotate(unread_count=SubqueryCount(unread), has_unread_mention=Exists(unread_mention))
+        .select_related("room", "invited_by")
+        .annotate(
+            unread_count=SubqueryCount(unread),
+            has_unread_mention=Exists(unread_mention),
+            last_activity=_newest_message_time(OuterRef("room_id")),
+        )
         .order_by("room__name")
     )

@@ -7,6 +7,18 @@ urlpatterns = [
     path("rooms/<slug:slug>/", room_views.room_detail, name="room_detail"),
     path("rooms/<slug:slug>/join/", room_views.room_join_view, name="room_join"),
     path("rooms/<slug:slug>/leave/", room_views.room_leave_view, name="room_leave"),
+    path(
+        "rooms/<slug:slug>/invitation/accept/",
+        room_views.room_invitation_answer,
+        {"answer": "accept"},
+        name="room_invitation_accept",
+    ),
+    path(
+        "rooms/<slug:slug>/invitation/decline/",
+        room_views.room_invitation_answer,
+        {"answer": "decline"},
+        name="room_invitation_decline",
+    ),
     path("rooms/<slug:slug>/invite/", room_views.room_invite_view, name="room_invite"),
     path("rooms/<slug:slug>/invitations/", room_views.invitation_create_view, name="invitation_create"),
     path(

@@ -54,6 +54,12 @@ class Membership(models.Model):
     last_read_message_id = models.BigIntegerField(null=True, blank=True)
     banned_at = models.DateTimeField(null=True, blank=True)
     muted_until = models.DateTimeField(null=True, blank=True)
+    # Invited by username: a member at once (the room is in their sidebar), with a notice
+    # until they accept (it goes away) or decline (they leave).
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    invitation_pending = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["room", "user"], name="unique_membership")]

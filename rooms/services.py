@@ -126,7 +126,8 @@ def _refusal_for_existing(membership):
 def room_invite(*, room, invited_by, username):
     """An owner or moderator adds a user to the room at once (private rooms
     included). A ban is never lifted this way. The invitee's open pages get the
-    room in their sidebar, and the room's pages the new member list."""
+    room in their sidebar with a notice to accept or decline, and the room's pages
+    the new member list."""
     _require_moderator(room=room, user=invited_by)
     invitee = _user_named(username)
     existing = Membership.objects.filter(room=room, user=invitee).select_related("user").first()
@@ -134,7 +135,9 @@ def room_invite(*, room, invited_by, username):
         raise RoomError(_refusal_for_existing(existing))
     try:
         with transaction.atomic():
-            membership = Membership.objects.create(room=room, user=invitee)
+            membership = Membership.objects.create(
+                room=room, user=invitee, invited_by=invited_by, invitation_pending=True
+            )
             transaction.on_commit(lambda: _rooms_changed(invitee))
             transaction.on_commit(lambda: member_list_broadcast(room=room))
     except IntegrityError:  # joined, or was invited by someone else, meanwhile
@@ -142,6 +145,28 @@ def room_invite(*, room, invited_by, username):
         raise RoomError(_refusal_for_existing(existing)) from None
     logger.info("room invite room=%s by=%s user=%s", room.slug, invited_by.username, invitee.username)
     return membership
+
+
+def room_invitation_accept(*, room, user):
+    """The invitee keeps the room: the notice goes, in every tab of theirs. Accepting
+    twice, or without an invitation, changes nothing."""
+    if Membership.objects.filter(room=room, user=user, invitation_pending=True).update(
+        invitation_pending=False
+    ):
+        logger.info("room invitation accepted room=%s user=%s", room.slug, user.username)
+        transaction.on_commit(lambda: _rooms_changed(user))
+
+
+def room_invitation_decline(*, room, user):
+    """The invitee does not want the room: they leave it. Only a pending invitation
+    is declined this way, never a membership they accepted or a ban."""
+    deleted, _ = Membership.objects.filter(
+        room=room, user=user, invitation_pending=True, banned_at__isnull=True
+    ).delete()
+    if deleted:
+        logger.info("room invitation declined room=%s user=%s", room.slug, user.username)
+        transaction.on_commit(lambda: _rooms_changed(user))
+        transaction.on_commit(lambda: member_list_broadcast(room=room))
 
 
 def invitation_create(*, room, created_by, expires_in=None):
@@ -196,6 +221,27 @@ def invitation_accept(*, invitation, user):
     return membership
 
 
+@transaction.atomic
+def room_rename(*, room, actor, name):
+    """An owner renames the room; its slug (and so its address) stays."""
+    return room_settings_update(room=room, actor=actor, name=name)
+
+
+def room_members_notify_changed(room, member_ids=None):
+    """Once the current transaction commits, every member's open pages (any room, the
+    home page) re-read their rooms: call it after changing what a sidebar shows of a
+    room (its name, lock, archived mark, or the room gone). The ids are read now:
+    after a deletion the memberships are gone."""
+    if member_ids is None:
+        member_ids = list(room.memberships.filter(banned_at__isnull=True).values_list("user_id", flat=True))
+
+    def notify():
+        for user_id in member_ids:
+            user_send(user_id, {"type": "rooms.changed"})
+
+    transaction.on_commit(notify)
+
+
 def _rooms_changed(user):
     """The user's open pages follow their rooms (badges of a room joined in another tab)."""
     user_send(user.pk, {"type": "rooms.changed"})
@@ -213,18 +259,6 @@ def _require_owner(*, room, user):
     if membership is None or membership.role != Membership.Role.OWNER:
         raise RoomPermissionDenied("Only the room's owners can change its settings.")
     return membership
-
-
-def _member_ids(room):
-    return list(room.memberships.filter(banned_at__isnull=True).values_list("user_id", flat=True))
-
-
-def _members_rooms_changed(room, member_ids=None):
-    """Once this commits, every member's open pages redraw their sidebar (its name,
-    lock, archived mark, or the room gone). The ids are read now: after a deletion
-    the memberships are gone."""
-    member_ids = _member_ids(room) if member_ids is None else member_ids
-    transaction.on_commit(lambda: [user_send(user_id, {"type": "rooms.changed"}) for user_id in member_ids])
 
 
 def _room_header_broadcast(room):
@@ -267,7 +301,7 @@ def room_settings_update(*, room, actor, name=None, topic=None, is_private=None)
         for field, value in changed.items():
             setattr(room, field, value)
         room.save(update_fields=list(changed))
-        _members_rooms_changed(room)
+        room_members_notify_changed(room)
         transaction.on_commit(lambda: _room_header_broadcast(room))
     logger.info("room settings room=%s user=%s changed=%s", room.slug, actor.username, ",".join(changed))
     return room
@@ -280,7 +314,7 @@ def _set_archived(*, room, actor, archived_at):
     with transaction.atomic():
         room.archived_at = archived_at
         room.save(update_fields=["archived_at"])
-        _members_rooms_changed(room)
+        room_members_notify_changed(room)
         transaction.on_commit(lambda: _room_notice_broadcast(room))
     change = "archived" if archived_at else "restored"
     logger.info("room %s room=%s user=%s", change, room.slug, actor.username)
@@ -304,7 +338,7 @@ def room_delete(*, room, actor):
     _require_owner(room=room, user=actor)
     room_id, slug = room.pk, room.slug
     with transaction.atomic():
-        _members_rooms_changed(room, _member_ids(room))
+        room_members_notify_changed(room)
         html = render_to_string("rooms/partials/room_gone.html", {"room": room})
         # Sent to the group by its name: the Room row (its pk) is gone by then.
         gone = Room(pk=room_id)

@@ -161,6 +161,10 @@ class RedisPresence:
         keys, args = [self._sockets_key(user_id)], [channel_name, ttl, limit]
         return bool(await self._async_scripts()["claim"](keys=keys, args=args))
 
+    async def release_socket(self, *, user_id, channel_name):
+        client = self._async_scripts()["claim"].registered_client
+        await client.zrem(self._sockets_key(user_id), channel_name)
+
     def get(self, *, room_id):
         keys = [self._room_key(room_id), f"{self._room_key(room_id)}:version"]
         version, user_ids = self._read_script()(keys=keys)
@@ -253,6 +257,10 @@ class MemoryPresence:
             self._count_socket(user_id, channel_name, now + ttl, now)
             return True
 
+    async def release_socket(self, *, user_id, channel_name):
+        with self._lock:
+            self._count_socket(user_id, channel_name, None, time.time())
+
     def _count_socket(self, user_id, channel_name, expiry, now):
         """Drop the user's expired sockets, then add, refresh (expiry) or remove (None) one."""
         sockets = {
@@ -317,6 +325,15 @@ async def socket_claim(*, user_id, channel_name):
     except redis.RedisError:
         logger.warning("socket count unavailable user=%s", user_id, exc_info=True)
         return True
+
+
+async def socket_release(*, user_id, channel_name):
+    """No longer count a socket claimed without a room's presence (the user's own socket,
+    user_consumers.py); a room socket's claim goes with its presence instead."""
+    try:
+        await presence_store().release_socket(user_id=user_id, channel_name=channel_name)
+    except redis.RedisError:  # its claim runs out by itself
+        logger.warning("socket release failed user=%s", user_id, exc_info=True)
 
 
 def presence_get(*, room_id):

@@ -103,7 +103,7 @@
 
   // The room's own socket only (on #room), not a banned page's (#ban-watch, ban_watch.py).
   document.addEventListener("htmx:wsOpen", function (event) {
-    if (event.target.id !== "room") return;
+    if (event.target.id !== "room") return; // nor the user's own socket (user_consumers.py)
     socket = event.detail.socketWrapper;
     if (socketWasOpen) catchUp();
     if (socketWasOpen && pendingSend) socket.send(pendingSend);
@@ -151,4 +151,29 @@
   });
 
   document.addEventListener("visibilitychange", sendReadSoon);
+
+  // Pages with no room socket of their own (the home page, a public room only read) still
+  // follow the user's rooms: an element [data-user-socket="/ws/..."] gets the ws extension's
+  // socket (messages_app/user_consumers.py), now and whenever htmx swaps one in (a leave).
+  // A room's own socket (ws-connect in room_main.html) stays for its members only.
+  htmx.onLoad(function (content) {
+    var found = content.matches && content.matches("[data-user-socket]") ? [content] : [];
+    if (content.querySelectorAll) found = found.concat(Array.from(content.querySelectorAll("[data-user-socket]")));
+    found.forEach(function (element) {
+      if (element.hasAttribute("ws-connect")) return;
+      element.setAttribute("hx-ext", "ws");
+      element.setAttribute("ws-connect", element.dataset.userSocket);
+      htmx.process(element);
+    });
+  });
+
+  // Answering an invitation takes its buttons away (and the socket redraws the lists): the
+  // keyboard's place moves to the lists' heading, which no swap replaces.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!event.target.closest || !event.target.closest(".invitation-notice")) return;
+    var heading = document.querySelector("#my-rooms-title, .sidebar-title");
+    if (!heading) return;
+    heading.tabIndex = -1;
+    heading.focus();
+  });
 })();

@@ -173,10 +173,10 @@
       delete form.dataset.draft;
       updateCounter();
     }
+    showTimes(); // also on pages without messages: the home page's last activity
     if (!chat.list()) return;
     if (followNewest) scrollToNewest();
     updateJump(frame.indexOf("beforeend:#messages") !== -1);
-    showTimes();
   });
 
   // A page of history (swapped in for a .history-before/.history-after sentinel) goes in

@@ -2,7 +2,7 @@
 
 A message's fragment is the same for every viewer (what differs per viewer is CSS)
 and changes only with what its key holds: its last change (edit, deletion, restore),
-its author's name, its place in a run, the room's slug and the template itself. So
+its author's name and avatar, its place in a run, the room's slug and the template itself. So
 a page of 50 messages mostly reads strings it rendered before instead of rendering
 50 templates. Each process keeps its own bounded cache (settings.CACHES["fragments"]):
 no network round trip, nothing to invalidate across processes, nothing lost if Redis is.
@@ -25,7 +25,10 @@ def _template_version():
 
 def _key(message, *, room, highlight_id, version):
     changed = message.changed_at.timestamp() if message.changed_at else 0
-    author = message.author.username if message.author_id else ""
+    # The author as shown: username, display name and avatar (a new avatar is a new name).
+    author = message.author
+    author = f"{author.username}\n{author.display_name}\n{author.avatar}" if author else ""
+    author = hashlib.blake2b(author.encode(), digest_size=8).hexdigest()  # a name may hold any character
     flags = f"{message.day_start:d}{message.continued:d}{message.pk == highlight_id:d}"
     return f"{version}:{room.slug}:{message.pk}:{changed}:{flags}:{author}"
 

@@ -9,9 +9,11 @@ import zlib
 from datetime import datetime
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
@@ -418,3 +420,13 @@ def test_room_page_query_count_is_constant_with_members_who_have_avatars(
     assert page.count('<span class="username">(@') == 12  # the twelve "Person" are told apart
     with django_assert_max_num_queries(9):
         client.get(f"/rooms/{room.slug}/")
+
+
+def test_the_demo_people_have_display_names_time_zones_and_statuses():
+    call_command("seed_demo", stdout=io.StringIO())
+    alice = get_user_model().objects.get(username="alice")
+    assert alice.shown_name == "Alice Martin" and alice.time_zone == "Europe/Paris"
+    assert services.clean_time_zone(alice.time_zone) and services.is_single_emoji(alice.status_emoji)
+    people = get_user_model().objects.all()
+    assert all(person.display_name and services.clean_time_zone(person.time_zone) for person in people)
+    assert any(person.status_text for person in people)

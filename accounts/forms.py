@@ -40,6 +40,14 @@ class ProfileForm(forms.Form):
     )
     avatar_clear = forms.BooleanField(required=False, label="Remove my avatar")
 
+    def __init__(self, *args, has_avatar=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not has_avatar:  # nothing to remove
+            del self.fields["avatar_clear"]
+
+    def clean_avatar_clear(self):
+        return self.cleaned_data.get("avatar_clear", False)
+
     def _by_rule(self, rule, field):
         try:
             return rule(self.cleaned_data.get(field, ""))

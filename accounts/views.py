@@ -68,7 +68,7 @@ def profile_edit(request):
     say) saves nothing, and the old avatar stays."""
     user = request.user
     if request.method == "POST":
-        form = ProfileForm(request.POST, request.FILES)
+        form = ProfileForm(request.POST, request.FILES, has_avatar=bool(user.avatar))
         if form.is_valid() and _profile_save(user, form):
             messages.success(request, "Your profile is saved.")
             return HttpResponseRedirect(request.path, status=303)
@@ -80,7 +80,7 @@ def profile_edit(request):
             "status": user.status_text,
             "time_zone": user.time_zone,
         }
-        form, status = ProfileForm(initial=initial), 200
+        form, status = ProfileForm(initial=initial, has_avatar=bool(user.avatar)), 200
     context = {
         "form": form,
         "profile": user,
@@ -103,7 +103,7 @@ def _profile_save(user, form):
             )
             if data["avatar"]:
                 services.avatar_set(user=user, upload=data["avatar"])
-            elif data["avatar_clear"]:
+            elif data.get("avatar_clear"):
                 services.avatar_clear(user=user)
     except ValidationError as refusal:
         user.refresh_from_db()  # the page shows what is stored, not the refused values

@@ -430,3 +430,25 @@ def test_the_demo_people_have_display_names_time_zones_and_statuses():
     people = get_user_model().objects.all()
     assert all(person.display_name and services.clean_time_zone(person.time_zone) for person in people)
     assert any(person.status_text for person in people)
+
+
+def test_remove_my_avatar_is_offered_only_with_an_avatar_and_brings_back_initials(client):
+    user = UserFactory(username="mo")
+    client.force_login(user)
+    assert 'name="avatar_clear"' not in client.get("/accounts/profile/").content.decode()
+    services.avatar_set(user=user, upload=upload(png_bytes()))
+    page = client.get("/accounts/profile/").content.decode()
+    assert 'name="avatar_clear"' in page and 'class="avatar avatar-large"' in page
+    response = client.post("/accounts/profile/", {"avatar_clear": "on"})
+    assert response.status_code == 303
+    user.refresh_from_db()
+    assert user.avatar == ""
+    assert '<span class="avatar avatar-large hue-' in client.get("/accounts/profile/").content.decode()
+
+
+def test_staff_see_the_profile_fields_in_the_admin(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    person = UserFactory(display_name="Findable Name")
+    client.force_login(staff)
+    assert 'name="display_name"' in client.get(f"/admin/accounts/user/{person.pk}/change/").content.decode()
+    assert "Findable Name" in client.get("/admin/accounts/user/", {"q": "Findable"}).content.decode()

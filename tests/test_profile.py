@@ -22,6 +22,7 @@ from PIL import Image
 from accounts import services
 from accounts.images import AVATAR_MAX_BYTES, ImageRefused, avatar_renditions
 from accounts.models import AVATAR_SIZES, avatar_file_name
+from messages_app.services import message_post
 from rooms.presence.roster import roster_context
 from rooms.presence.stores import Presence
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
@@ -452,3 +453,51 @@ def test_staff_see_the_profile_fields_in_the_admin(client):
     client.force_login(staff)
     assert 'name="display_name"' in client.get(f"/admin/accounts/user/{person.pk}/change/").content.decode()
     assert "Findable Name" in client.get("/admin/accounts/user/", {"q": "Findable"}).content.decode()
+
+
+def test_mentions_show_display_names_as_they_are_now(client, django_capture_on_commit_callbacks):
+    room = RoomFactory()
+    author = MembershipFactory(room=room, user=UserFactory(username="writer")).user
+    named = MembershipFactory(room=room, user=UserFactory(username="ines", display_name="Inès Duval")).user
+    with django_capture_on_commit_callbacks(execute=True):
+        message = message_post(room=room, author=author, body="hello @ines and @writer")
+    # Stored as written (@username); the fragment names the person.
+    assert f'<span class="mention" data-user="{named.pk}">@ines</span>' in message.body_html
+    live = render_to_string("messages_app/partials/message.html", {"message": message, "room": room})
+    assert f'<span class="mention" data-user="{named.pk}">@Inès Duval</span>' in live
+    client.force_login(author)
+    page = client.get(f"/rooms/{room.slug}/").content.decode()
+    assert f'<span class="mention" data-user="{named.pk}">@Inès Duval</span>' in page
+
+    services.profile_update(
+        user=named, display_name="Inès <b>D</b>", status_emoji="", status_text="", time_zone=""
+    )
+    page = client.get(f"/rooms/{room.slug}/").content.decode()  # not the cached fragment of the old name
+    assert f'<span class="mention" data-user="{named.pk}">@Inès &lt;b&gt;D&lt;/b&gt;</span>' in page
+    history = client.get(f"/rooms/{room.slug}/messages/", {"after": message.pk - 1}).content.decode()
+    assert "@Inès &lt;b&gt;D&lt;/b&gt;" in history
+    alone = client.get(f"/rooms/{room.slug}/messages/{message.pk}/").content.decode()  # an edit cancelled
+    assert "@Inès &lt;b&gt;D&lt;/b&gt;" in alone
+
+
+def test_mention_names_cost_one_query_per_page(client):
+    room, reader = RoomFactory(), UserFactory(display_name="Reader")
+    MembershipFactory(room=room, user=reader)
+
+    def post_mentions(count):
+        for _ in range(count):
+            author = MembershipFactory(room=room, user=UserFactory(display_name="Author")).user
+            message_post(room=room, author=author, body=f"hi @{reader.username}")
+
+    def page_queries():
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(f"/rooms/{room.slug}/").content.decode()
+        return len(queries), page.count("@Reader</span>")
+
+    client.force_login(reader)
+    post_mentions(1)
+    few = page_queries()
+    post_mentions(15)
+    many = page_queries()
+    assert (few[1], many[1]) == (1, 16)
+    assert many[0] == few[0]

@@ -75,11 +75,20 @@ def _decode(data):
         # JPEG can decode at 1/2 … 1/8 scale: a phone photo costs a fraction of its size.
         image.draft("RGB", (max(AVATAR_SIZES) * 2, max(AVATAR_SIZES) * 2))
         image.load()  # the first frame only
-        upright = ImageOps.exif_transpose(image)
+        upright = _upright(image)
         alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
         pixels = upright.convert("RGBA" if alpha else "RGB")
     pixels.info = {}  # no EXIF, ICC, XMP or comments travel on
     return pixels
+
+
+def _upright(image):
+    """Turned as its EXIF orientation says; as it is when that EXIF cannot be parsed
+    (cameras write odd tags: the picture itself is fine, so it is not refused)."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # noqa: BLE001 - whatever the EXIF parser raises, the pixels are good
+        return image
 
 
 def _refuse_too_many_pixels(image):

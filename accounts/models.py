@@ -13,7 +13,7 @@ class User(AbstractUser):
 
     The profile (accounts/services.py changes it): a display name shown instead of
     the username, a status line, a time zone and an avatar. The avatar is the stem
-    of its files in the default storage (`avatars/<id>/<random>`, one file per size),
+    of its files in the default storage (`avatars/<id>-<random>`, one file per size),
     never a name that came from the uploader."""
 
     display_name = models.CharField(max_length=50, blank=True)

@@ -64,7 +64,7 @@ def avatar_set(*, user, upload):
         renditions = avatar_renditions(upload)
     except ImageRefused as refusal:
         raise ValidationError({"avatar": str(refusal)}) from refusal
-    stem = f"{AVATAR_DIRECTORY}/{user.pk}/{secrets.token_hex(16)}"
+    stem = f"{AVATAR_DIRECTORY}/{user.pk}-{secrets.token_hex(16)}"
     for side, data in renditions.items():
         default_storage.save(avatar_file_name(stem, side), ContentFile(data))
     _avatar_replace(user=user, stem=stem)

@@ -7,5 +7,5 @@ urlpatterns = [
     path("viewer.css", views.css_for_viewer, name="viewer_css"),
     # Beside allauth's pages (config/urls.py includes them under accounts/ first).
     path("accounts/profile/", views.profile_edit, name="profile"),
-    path("media/avatars/<int:user_id>/<str:name>", views.avatar_file, name="avatar_file"),
+    path("media/avatars/<str:name>", views.avatar_file, name="avatar_file"),
 ]

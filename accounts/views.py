@@ -119,11 +119,11 @@ def _local_time(time_zone):
     return timezone.localtime(timezone=zoneinfo.ZoneInfo(time_zone))
 
 
-AVATAR_FILE = re.compile(r"[0-9a-f]{32}-(\d+)\.webp")
+AVATAR_FILE = re.compile(r"\d+-[0-9a-f]{32}-(\d+)\.webp")  # as avatar_set names them
 
 
 @require_GET
-def avatar_file(request, user_id, name):
+def avatar_file(request, name):
     """An avatar file from the default storage, when that storage is the local disk
     (MEDIA_ROOT; an object store serves its own URLs). Whitenoise serves static files
     only, and there is no web server in front: Django serves these few KB itself. Their
@@ -133,7 +133,7 @@ def avatar_file(request, user_id, name):
     match = AVATAR_FILE.fullmatch(name)
     if not match or int(match.group(1)) not in AVATAR_SIZES:
         raise Http404("No such avatar.")
-    path = f"{services.AVATAR_DIRECTORY}/{user_id}/{name}"
+    path = f"{services.AVATAR_DIRECTORY}/{name}"
     try:
         file = default_storage.open(path)
     except FileNotFoundError:

@@ -110,9 +110,9 @@ def test_edit_profile_from_the_user_menu_and_see_it_in_the_room(asgi_server, new
     assert problems == []
 
 
-def test_profile_page_and_user_menu_on_a_phone(asgi_server, new_context):
+def test_profile_page_and_user_menu_on_a_phone_in_dark_mode(asgi_server, new_context):
     user = UserFactory(username="phone_user", display_name="A Rather Long Display Name For A Phone")
-    context = logged_in(new_context, asgi_server, user, viewport=PHONE)
+    context = logged_in(new_context, asgi_server, user, viewport=PHONE, color_scheme="dark")
     context.add_init_script(path=AXE)
     problems = watch_for_problems(context)
     page = context.new_page()

@@ -501,3 +501,19 @@ def test_mention_names_cost_one_query_per_page(client):
     many = page_queries()
     assert (few[1], many[1]) == (1, 16)
     assert many[0] == few[0]
+
+
+def test_a_hostile_display_name_and_status_show_as_text(client):
+    payload = "<img src=x onerror=alert(1)>"
+    room = RoomFactory()
+    user = MembershipFactory(room=room, user=UserFactory()).user
+    services.profile_update(
+        user=user, display_name=payload, status_emoji="", status_text=payload, time_zone=""
+    )
+    MessageFactory(room=room, author=user)
+    client.force_login(user)
+    for path in (f"/rooms/{room.slug}/", "/accounts/profile/", "/search/?q=message"):
+        page = client.get(path).content.decode()
+        assert payload not in page and "&lt;img src=x onerror=alert(1)&gt;" in page, path
+    typing = render_to_string("rooms/partials/typing.html", {"typist": user, "append": True})
+    assert payload not in typing

@@ -113,7 +113,7 @@ def _profile_save(user, form):
 
 
 def _local_time(time_zone):
-    """Now in the user's time zone ("" when none is set)."""
+    """Now in the user's time zone (None when they have not set one)."""
     if not time_zone:
         return None
     return timezone.localtime(timezone=zoneinfo.ZoneInfo(time_zone))

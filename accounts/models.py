@@ -1,9 +1,39 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.files.storage import default_storage
+from django.db import models
+
+# The sizes accounts/images.py makes of every avatar: 64 px for the 36 px circles of
+# messages, lists and the user menu (sharp on 2x screens), 128 px for the profile.
+AVATAR_SIZES = (64, 128)
 
 
 class User(AbstractUser):
     """The chat's user. A custom model from the first migration, so that fields
-    (avatars, display names) can be added later without swapping models."""
+    (avatars, display names) can be added later without swapping models.
+
+    The profile (accounts/services.py changes it): a display name shown instead of
+    the username, a status line, a time zone and an avatar. The avatar is the stem
+    of its files in the default storage (`avatars/<id>-<random>`, one file per size),
+    never a name that came from the uploader."""
+
+    display_name = models.CharField(max_length=50, blank=True)
+    status_emoji = models.CharField(max_length=32, blank=True)
+    status_text = models.CharField(max_length=80, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    avatar = models.CharField(max_length=100, blank=True)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+
+    @property
+    def shown_name(self):
+        """What pages call this person: the display name, else the username."""
+        return self.display_name or self.username
+
+    def avatar_url(self, size):
+        """The URL of the avatar at one of AVATAR_SIZES ("" without an avatar)."""
+        return default_storage.url(avatar_file_name(self.avatar, size)) if self.avatar else ""
+
+
+def avatar_file_name(stem, size):
+    return f"{stem}-{size}.webp"

@@ -1,13 +1,28 @@
-"""What the reader chose for the look of the pages: the theme and whether the member
-list is folded away (wide screens). Each is a cookie set by a small POST form and read
-by the templates, so the page is rendered in the chosen look from its first byte and
-no script has to apply or remember anything. They also work for visitors not logged
-in (the sign-up page has the theme switch) and cost no query."""
+"""The profile page, the avatar files, and what the reader chose for the look of the pages.
 
-from django.http import HttpResponseBadRequest, HttpResponseRedirect
+The look: the theme and whether the member list is folded away (wide screens). Each
+is a cookie set by a small POST form and read by the templates, so the page is
+rendered in the chosen look from its first byte and no script has to apply or
+remember anything. They also work for visitors not logged in (the sign-up page has
+the theme switch) and cost no query."""
+
+import re
+import zoneinfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import services
+from accounts.forms import STATUS_EMOJI_SUGGESTIONS, ProfileForm
+from accounts.models import AVATAR_SIZES
 
 # Name -> the values it may take, and the partial that shows it (swapped in by htmx).
 PREFERENCES = {
@@ -43,4 +58,86 @@ def preference_set(request, name):
     response.set_cookie(
         name, value, max_age=ONE_YEAR, samesite="Lax", httponly=True, secure=request.is_secure()
     )
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request):
+    """Edit my profile. One transaction: a refused field (a picture that is not one,
+    say) saves nothing, and the old avatar stays."""
+    user = request.user
+    if request.method == "POST":
+        form = ProfileForm(request.POST, request.FILES, has_avatar=bool(user.avatar))
+        if form.is_valid() and _profile_save(user, form):
+            messages.success(request, "Your profile is saved.")
+            return HttpResponseRedirect(request.path, status=303)
+        status = 400
+    else:
+        initial = {
+            "display_name": user.display_name,
+            "status_emoji": user.status_emoji,
+            "status": user.status_text,
+            "time_zone": user.time_zone,
+        }
+        form, status = ProfileForm(initial=initial, has_avatar=bool(user.avatar)), 200
+    context = {
+        "form": form,
+        "profile": user,
+        "local_time": _local_time(user.time_zone),
+        "emoji_suggestions": STATUS_EMOJI_SUGGESTIONS,
+    }
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+def _profile_save(user, form):
+    data = form.cleaned_data
+    try:
+        with transaction.atomic():
+            services.profile_update(
+                user=user,
+                display_name=data["display_name"],
+                status_emoji=data["status_emoji"],
+                status_text=data["status"],
+                time_zone=data["time_zone"],
+            )
+            if data["avatar"]:
+                services.avatar_set(user=user, upload=data["avatar"])
+            elif data.get("avatar_clear"):
+                services.avatar_clear(user=user)
+    except ValidationError as refusal:
+        user.refresh_from_db()  # the page shows what is stored, not the refused values
+        form.add_error(None, refusal)
+        return False
+    return True
+
+
+def _local_time(time_zone):
+    """Now in the user's time zone (None when they have not set one)."""
+    if not time_zone:
+        return None
+    return timezone.localtime(timezone=zoneinfo.ZoneInfo(time_zone))
+
+
+AVATAR_FILE = re.compile(r"\d+-[0-9a-f]{32}-(\d+)\.webp")  # as avatar_set names them
+
+
+@require_GET
+def avatar_file(request, name):
+    """An avatar file from the default storage, when that storage is the local disk
+    (MEDIA_ROOT; an object store serves its own URLs). Whitenoise serves static files
+    only, and there is no web server in front: Django serves these few KB itself. Their
+    names are random and never reused (a new avatar is a new name), so browsers may
+    keep them for a year without asking again. Only names that avatar_set makes are
+    looked up: nothing else of the storage can be reached through this URL."""
+    match = AVATAR_FILE.fullmatch(name)
+    if not match or int(match.group(1)) not in AVATAR_SIZES:
+        raise Http404("No such avatar.")
+    path = f"{services.AVATAR_DIRECTORY}/{name}"
+    try:
+        file = default_storage.open(path)
+    except FileNotFoundError:
+        raise Http404("No such avatar.") from None
+    response = FileResponse(file, content_type="image/webp")
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response

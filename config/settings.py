@@ -236,6 +236,19 @@ STORAGES = {
     },
 }
 
+# --- Uploaded files (avatars now, attachments later) ---------------------------
+# Stored through Django's storage API (STORAGES["default"]): files under MEDIA_ROOT,
+# served by accounts.views.avatar_file (no web server in front, and whitenoise serves
+# static files only).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+MEDIA_URL = "/media/"
+# Form fields beside files (not the files) held in memory: Django's 2.5 MB default.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# A file above this goes to a temporary file on disk while its request is read.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+FILE_UPLOAD_PERMISSIONS = 0o640
+
 # --- Chat rules -------------------------------------------------------------
 CHAT_MESSAGE_MAX_LENGTH = 4000
 CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "30/10")

@@ -1,8 +1,16 @@
 """Test settings: always the real Postgres and Redis, never the fallbacks."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("DEBUG", "1")
+if not os.environ.get("MEDIA_ROOT"):
+    # Uploads of this run in a directory of their own, shared with the browser tests'
+    # server (it inherits the environment) and removed by the process that made it.
+    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="chat-test-media-")
+    atexit.register(shutil.rmtree, os.environ["MEDIA_ROOT"], True)
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chat")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("CHANNEL_LAYER_PREFIX", "chat-test")

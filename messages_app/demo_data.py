@@ -16,13 +16,14 @@ from typing import NamedTuple
 PASSWORD = "chat-demo-2026"
 LOGIN = "alice"  # whom the README and the screenshots show signed in
 
-# username, first name, last name
+# username, first name, last name, then the profile: time zone, status emoji and text.
+# Display names are the full names; avatars stay initials (no pictures in the repository).
 PEOPLE = [
-    ("alice", "Alice", "Martin"),
-    ("bob", "Bob", "Okafor"),
-    ("carol", "Carol", "Nguyen"),
-    ("dave", "Dave", "Schmidt"),
-    ("erin", "Erin", "Kowalski"),
+    ("alice", "Alice", "Martin", "Europe/Paris", "🚀", "Shipping the release"),
+    ("bob", "Bob", "Okafor", "Africa/Lagos", "", ""),
+    ("carol", "Carol", "Nguyen", "America/Los_Angeles", "🎧", "Heads down until noon"),
+    ("dave", "Dave", "Schmidt", "Europe/Berlin", "🌴", "On holiday, back Monday"),
+    ("erin", "Erin", "Kowalski", "America/New_York", "", ""),
 ]
 
 EDITED = "edited"

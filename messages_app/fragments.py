@@ -2,7 +2,8 @@
 
 A message's fragment is the same for every viewer (what differs per viewer is CSS)
 and changes only with what its key holds: its last change (edit, deletion, restore),
-its author's name, its place in a run, the room's slug and the template itself. So
+its author's name and avatar, the names of those it mentions, its place in a run,
+the room's slug and the template itself. So
 a page of 50 messages mostly reads strings it rendered before instead of rendering
 50 templates. Each process keeps its own bounded cache (settings.CACHES["fragments"]):
 no network round trip, nothing to invalidate across processes, nothing lost if Redis is.
@@ -13,6 +14,8 @@ import hashlib
 from django.core.cache import caches
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
+
+from messages_app.selectors import message_mention_names
 
 TEMPLATE = "messages_app/partials/message.html"
 
@@ -25,13 +28,19 @@ def _template_version():
 
 def _key(message, *, room, highlight_id, version):
     changed = message.changed_at.timestamp() if message.changed_at else 0
-    author = message.author.username if message.author_id else ""
+    # The author as shown: username, display name and avatar (a new avatar is a new name).
+    author = message.author
+    author = f"{author.username}\n{author.display_name}\n{author.avatar}" if author else ""
+    author += repr(sorted(getattr(message, "mention_names", {}).items()))  # the names its mentions show
+    author = hashlib.blake2b(author.encode(), digest_size=8).hexdigest()  # a name may hold any character
     flags = f"{message.day_start:d}{message.continued:d}{message.pk == highlight_id:d}"
     return f"{version}:{room.slug}:{message.pk}:{changed}:{flags}:{author}"
 
 
 def message_fragments(messages, *, room, highlight_id=None):
     """The HTML of `messages` (marked by selectors.message_runs) as one safe string."""
+    messages = list(messages)
+    message_mention_names(messages)
     cache, version = caches["fragments"], _template_version()
     keys = [_key(message, room=room, highlight_id=highlight_id, version=version) for message in messages]
     known = cache.get_many(keys)

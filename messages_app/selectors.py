@@ -73,6 +73,25 @@ def message_with_previous(messages):
     )
 
 
+def message_mention_names(messages):
+    """Give each message that mentions people `mention_names` ({user id: name shown}):
+    one query for the whole page, none when no message of it mentions anyone."""
+    mentioning = {
+        m.pk for m in messages if 'class="mention"' in m.body_html and not hasattr(m, "mention_names")
+    }
+    if not mentioning:
+        return
+    names = {}
+    rows = Message.mentions.through.objects.filter(message_id__in=mentioning).values_list(
+        "message_id", "user_id", "user__username", "user__display_name"
+    )
+    for message_id, user_id, username, display_name in rows:
+        names.setdefault(message_id, {})[user_id] = display_name or username
+    for message in messages:
+        if message.pk in mentioning:
+            message.mention_names = names.get(message.pk, {})
+
+
 def message_run_of(message):
     """Mark one message as message_runs() would, reading the room's message before it."""
     previous = (

@@ -99,27 +99,27 @@ def _check_slow_mode(membership):
 
 
 def _room_members(*, room, usernames=None):
-    """{username: user id} of the room's members who are not banned (of `usernames` if given)."""
+    """{username: (user id, display name)} of the room's members who are not banned
+    (of `usernames` if given)."""
     members = Membership.objects.filter(room=room, banned_at__isnull=True)
     if usernames is not None:
         members = members.filter(user__username__in=usernames)
-    return dict(members.values_list("user__username", "user_id"))
-
-
-def _mentionable_members(*, room, body):
-    """{username: user id} of the members a body mentions (one query, none without an @)."""
-    candidates = mention_candidates(body)
-    return _room_members(room=room, usernames=candidates) if candidates else {}
+    rows = members.values_list("user__username", "user_id", "user__display_name")
+    return {username: (user_id, display_name) for username, user_id, display_name in rows}
 
 
 def _render(message, *, room, members=None):
     """Render the body and return the ids it mentions; `members` (from _room_members)
-    saves the query when many messages of one room are rendered."""
+    saves the query when many messages of one room are rendered. The stored HTML says
+    @username; `mention_names` lets this message's fragment show display names now
+    (text.mention_names_applied; fragments.py finds them for messages read back)."""
+    candidates = mention_candidates(message.body)
     if members is None:
-        mentionable = _mentionable_members(room=room, body=message.body)
-    else:
-        mentionable = {name: members[name] for name in mention_candidates(message.body) if name in members}
+        members = _room_members(room=room, usernames=candidates) if candidates else {}
+    found = {name: members[name] for name in candidates if name in members}
+    mentionable = {name: user_id for name, (user_id, _) in found.items()}
     message.body_html = render_message_html(message.body, mentionable=mentionable)
+    message.mention_names = {user_id: display_name or name for name, (user_id, display_name) in found.items()}
     return sorted(set(mentionable.values()) - {message.author_id})
 
 

@@ -9,6 +9,8 @@ keeps only the tags and attributes this output may contain.
 import re
 
 import nh3
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -96,3 +98,21 @@ def render_message_html(body, *, mentionable=None):
         url_schemes={"http", "https", "mailto"},
         set_tag_attribute_values={"a": {"target": "_blank"}},
     ).strip()
+
+
+# A mention as render_message_html writes it (after nh3, so always in this form).
+MENTION_SPAN = re.compile(r'(<span class="mention" data-user="(\d+)">)@[^<]*(</span>)')
+
+
+def mention_names_applied(body_html, names):
+    """The stored body with each mention's text made the person's name as it is now
+    (`names`: {user id: display name or username}), where the stored HTML says
+    @username. Only the escaped text between the mention's own tags changes."""
+    if not names or 'class="mention"' not in body_html:
+        return mark_safe(body_html)
+
+    def named(match):
+        name = names.get(int(match.group(2)))
+        return match.group(0) if name is None else f"{match.group(1)}@{escape(name)}{match.group(3)}"
+
+    return mark_safe(MENTION_SPAN.sub(named, body_html))

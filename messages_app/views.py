@@ -13,6 +13,7 @@ from messages_app.search import QUERY_MAX_LENGTH
 from messages_app.selectors import (
     message_list_after,
     message_list_changed_since,
+    message_mention_names,
     message_page_before,
     message_run_of,
     message_search_all,
@@ -77,6 +78,7 @@ def _message_or_404(access, pk):
 
 
 def _render_message(request, access, message, *, status=200):
+    message_mention_names([message])
     context = {"message": message_run_of(message), "room": access.room}
     return render(request, "messages_app/partials/message.html", context, status=status)
 

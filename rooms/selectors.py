@@ -87,4 +87,4 @@ def room_members(*, room):
     """Active members of a room, owners first, with their users in one query."""
     role_order = {Membership.Role.OWNER: 0, Membership.Role.MODERATOR: 1, Membership.Role.MEMBER: 2}
     members = list(room.memberships.filter(banned_at__isnull=True).select_related("user"))
-    return sorted(members, key=lambda m: (role_order[m.role], m.user.username.lower()))
+    return sorted(members, key=lambda m: (role_order[m.role], m.user.shown_name.lower()))

@@ -1,4 +1,5 @@
-"""The times a message fragment shows, formatted once per message.
+"""The times a message fragment shows, formatted once per message (and its body, with
+the names of the people it mentions as they are now).
 
 A history page renders fifty fragments; Django's `date` filter, asked for eight
 formats of the same time per fragment, was a third of the page's time. The
@@ -12,6 +13,7 @@ from django import template
 from django.utils import timezone
 
 from messages_app.fragments import message_fragments as fragments
+from messages_app.text import mention_names_applied
 
 register = template.Library()
 
@@ -48,3 +50,10 @@ def exact_time(moment):
 def message_fragments(context, messages):
     """A list of messages (messages_app/fragments.py: rendered once, then reused)."""
     return fragments(messages, room=context["room"], highlight_id=context.get("highlight_id"))
+
+
+@register.filter
+def body_with_names(message):
+    """The message's safe HTML, its mentions naming people as they are called now
+    (`mention_names`, set by services or fragments.py; else as stored: @username)."""
+    return mention_names_applied(message.body_html, getattr(message, "mention_names", None))

@@ -15,7 +15,8 @@ import time
 import weakref
 
 from django.contrib.auth import get_user_model
-from django.db.models.functions import Lower
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.template.loader import render_to_string
 
 from config.db_threads import in_db_thread
@@ -35,7 +36,7 @@ ROSTER_NAMES_SHOWN = 20  # a sidebar's worth; every change sends it to every soc
 def roster_context(*, presence, users):
     """The #presence roster's context: `users` are those present (any order); a room
     of thousands shows the first ROSTER_NAMES_SHOWN names and how many more."""
-    here = sorted(users, key=lambda user: user.username.lower())[:ROSTER_NAMES_SHOWN]
+    here = sorted(users, key=lambda user: user.shown_name.lower())[:ROSTER_NAMES_SHOWN]
     count = len(presence.user_ids)
     return {"presence": presence, "here": here, "here_count": count, "more_here": max(count - len(here), 0)}
 
@@ -44,7 +45,8 @@ def presence_event(*, room):
     """The room's roster rendered once, as a channel layer event carrying its version:
     each consumer forwards only rosters newer than the last it sent (one query)."""
     presence = presence_get(room_id=room.pk)
-    users = get_user_model().objects.filter(pk__in=presence.user_ids).order_by(Lower("username"))
+    shown_name = Coalesce(NullIf("display_name", Value("")), "username")  # as User.shown_name
+    users = get_user_model().objects.filter(pk__in=presence.user_ids).order_by(Lower(shown_name))
     context = {**roster_context(presence=presence, users=users[:ROSTER_NAMES_SHOWN]), "oob": True}
     html = render_to_string("rooms/partials/presence.html", context)
     return {"type": "room.presence", "version": presence.version, "html": html}

@@ -230,6 +230,19 @@
     if (field) field.focus();
   });
 
+  // The user menu (a <details> in the top bar): Escape closes it and gives the focus back
+  // to its button; so does a click anywhere outside it.
+  document.addEventListener("keydown", function (event) {
+    var menu = document.querySelector(".user-menu[open]");
+    if (event.key !== "Escape" || !menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    var menu = document.querySelector(".user-menu[open]");
+    if (menu && !menu.contains(event.target)) menu.open = false;
+  });
+
   document.addEventListener("input", updateCounter);
   document.addEventListener("DOMContentLoaded", function () {
     updateCounter();

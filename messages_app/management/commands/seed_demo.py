@@ -41,11 +41,15 @@ class Command(BaseCommand):
                 username=name,
                 first_name=first,
                 last_name=last,
+                display_name=f"{first} {last}",
+                time_zone=time_zone,
+                status_emoji=emoji,
+                status_text=status,
                 email=f"{name}@example.com",
                 password=password,
                 date_joined=joined,
             )
-            for name, first, last in demo_data.PEOPLE
+            for name, first, last, time_zone, emoji, status in demo_data.PEOPLE
         )
         return {user.username: user for user in User.objects.all()}
 

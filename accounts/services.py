@@ -5,6 +5,7 @@ import hashlib
 
 from django.db import transaction
 
+from accounts.models import Block
 from config.realtime import user_send
 
 
@@ -23,3 +24,14 @@ def user_password_change(*, user_id):
     no longer logs in closes. The session that made the change stays logged in under a
     new key: its sockets reconnect, and their handshake reads the browser's new cookie."""
     transaction.on_commit(lambda: user_send(user_id, {"type": "password.changed"}))
+
+
+def user_block(*, blocker, blocked):
+    """`blocker` blocks `blocked` (once; blocking twice changes nothing)."""
+    if blocker.pk == blocked.pk:
+        raise ValueError("Nobody can block themselves.")
+    Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+
+
+def user_unblock(*, blocker, blocked):
+    Block.objects.filter(blocker=blocker, blocked=blocked).delete()

@@ -5,4 +5,6 @@ from accounts import views
 urlpatterns = [
     path("preferences/<slug:name>/", views.preference_set, name="preference_set"),
     path("viewer.css", views.css_for_viewer, name="viewer_css"),
+    path("people/<str:username>/block/", views.person_block, {"block": True}, name="person_block"),
+    path("people/<str:username>/unblock/", views.person_block, {"block": False}, name="person_unblock"),
 ]

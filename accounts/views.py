@@ -4,10 +4,16 @@ by the templates, so the page is rendered in the chosen look from its first byte
 no script has to apply or remember anything. They also work for visitors not logged
 in (the sign-up page has the theme switch) and cost no query."""
 
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from accounts.services import user_block, user_unblock
 
 # Name -> the values it may take, and the partial that shows it (swapped in by htmx).
 PREFERENCES = {
@@ -44,3 +50,25 @@ def preference_set(request, name):
         name, value, max_age=ONE_YEAR, samesite="Lax", httponly=True, secure=request.is_secure()
     )
     return response
+
+
+@login_required
+@require_POST
+def person_block(request, username, block):
+    """Block or unblock a person; the page is read again (its folded messages follow)."""
+    person = get_object_or_404(get_user_model(), username=username)
+    if person.pk == request.user.pk:
+        return HttpResponseBadRequest("You cannot block yourself.")
+    if block:
+        user_block(blocker=request.user, blocked=person)
+        messages.success(
+            request, f"You blocked {person.username}: no direct messages, their messages folded."
+        )
+    else:
+        user_unblock(blocker=request.user, blocked=person)
+        messages.success(request, f"You unblocked {person.username}.")
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    return_to = request.POST.get("return_to", "")
+    safe = url_has_allowed_host_and_scheme(return_to, {request.get_host()}, request.is_secure())
+    return HttpResponseRedirect(return_to if safe else "/", status=303)

@@ -6,6 +6,7 @@ the audit trail); Django's own hard "delete selected" is not offered.
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils.functional import cached_property
 from django.utils.text import Truncator
@@ -13,9 +14,18 @@ from django.utils.text import Truncator
 from messages_app.models import Message, ModerationAction, Report
 from messages_app.selectors import message_list_around
 from messages_app.services import MessageRejected, message_delete, message_restore, report_resolve
+from rooms.models import Room
 from rooms.services import RoomError
 
 ADMIN = ModerationAction.Source.ADMIN
+
+
+def direct_visible_to_staff(room_field):
+    """A filter on rooms (through `room_field`, "" for Room itself): rooms, and direct
+    conversations with a reported message."""
+    prefix = f"{room_field}__" if room_field else ""
+    reported = Report.objects.filter(message__room=OuterRef(room_field or "pk"))
+    return ~Q(**{f"{prefix}kind": Room.Kind.DIRECT}) | Q(Exists(reported))
 
 
 class CappedCountPaginator(Paginator):
@@ -70,6 +80,11 @@ class MessageAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     actions = ["delete_messages", "restore_messages"]
+
+    def get_queryset(self, request):
+        # A direct conversation is private to its people: staff see its messages only
+        # once one of them is reported (then the whole conversation, for context).
+        return super().get_queryset(request).filter(direct_visible_to_staff("room"))
 
     @admin.display(description="Message")
     def excerpt(self, message):

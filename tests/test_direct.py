@@ -184,6 +184,7 @@ def test_no_join_no_invitation_no_settings(alice, bob, dm):
 def test_the_page_names_the_other_people(alice, bob, dm):
     page = logged_in(alice).get(f"/rooms/{dm.slug}/").content.decode()
     assert "Direct conversation with</span> bob</h1>" in page
+    assert 'placeholder="Message bob"' in page and "<title>bob · Chat</title>" in page
     assert (
         "Direct conversation with</span> alice</h1>"
         in logged_in(bob).get(f"/rooms/{dm.slug}/").content.decode()

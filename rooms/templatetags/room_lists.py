@@ -33,3 +33,11 @@ def people_names(users):
 def others_than(memberships, user):
     """The users of `memberships` (a member list) other than `user`."""
     return [m.user for m in memberships if m.user_id != user.pk]
+
+
+@register.simple_tag
+def room_label(room, members, user):
+    """What the page calls the room: its name, or a direct conversation's other people."""
+    if not room.is_direct:
+        return room.name
+    return people_names(others_than(members, user))

@@ -14,6 +14,7 @@ from accounts.models import Block
 from accounts.services import user_block
 from config.asgi import application
 from messages_app.models import Report
+from messages_app.selectors import membership_list_for_user
 from messages_app.services import MessageRejected, message_post
 from rooms.models import Membership, Room
 from rooms.services import (
@@ -314,9 +315,32 @@ def test_staff_see_a_conversation_in_the_admin_only_once_reported(alice, bob, dm
     public = MessageFactory(body="public words")
     listing = staff.get("/admin/messages_app/message/").content.decode()
     assert "public words" in listing and "private words" not in listing
+    assert "alice, bob" not in listing  # nor in the room filter's choices
     assert dm.slug not in staff.get("/admin/rooms/room/").content.decode()
+    assert "alice, bob" not in staff.get("/admin/rooms/membership/").content.decode()
     assert staff.get(f"/admin/messages_app/message/{message.pk}/change/").status_code == 302  # not found
     Report.objects.create(message=message, reporter=bob, reason="rude")
     assert "private words" in staff.get("/admin/messages_app/message/").content.decode()
     assert dm.slug in staff.get("/admin/rooms/room/").content.decode()
+    assert "alice, bob" in staff.get("/admin/rooms/membership/").content.decode()
     assert public.pk
+
+
+@live
+async def test_a_blocked_send_over_the_socket_is_refused_in_the_composer():
+    alice, bob = [await sync_to_async(UserFactory)(username=n) for n in ("alice", "bob")]
+    dm = await sync_to_async(direct_conversation_open)(user=alice, others=[bob])
+    socket = await open_socket(dm.slug, alice)
+    await sync_to_async(user_block)(blocker=bob, blocked=alice)
+    await socket.send_json_to({"body": "are you there?"})
+    frame = (await receive_until(socket, 'id="composer-errors"'))[-1]
+    assert "one of you has blocked the other" in frame
+    assert not await sync_to_async(dm.messages.exists)()
+    await socket.disconnect()
+
+
+def test_mentions_and_unread_work_in_a_conversation(alice, bob, dm):
+    message_post(room=dm, author=alice, body="@bob look")
+    (membership,) = [m for m in membership_list_for_user(user=bob) if m.room_id == dm.pk]
+    assert membership.unread_count == 1 and membership.has_unread_mention
+    assert [user.username for user in membership.others] == ["alice"]

@@ -52,6 +52,14 @@ class DeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VisibleRoomFilter(admin.RelatedFieldListFilter):
+    """The room filter's choices without the direct conversations staff may not see:
+    their names alone say who talks to whom."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(room.pk, str(room)) for room in Room.objects.filter(direct_visible_to_staff(""))]
+
+
 def _without_hard_delete(actions):
     actions.pop("delete_selected", None)
     return actions
@@ -60,7 +68,7 @@ def _without_hard_delete(actions):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "room", "author", "excerpt", "created_at", "is_deleted"]
-    list_filter = ["room", DeletedFilter, ("created_at", admin.DateFieldListFilter)]
+    list_filter = [("room", VisibleRoomFilter), DeletedFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["body", "author__username", "room__name"]
     # Read-only: a change must re-render, broadcast and be audited, so it goes
     # through the actions (services), never through this form.
@@ -222,7 +230,7 @@ class ModerationActionAdmin(admin.ModelAdmin):
     """The audit trail: read-only, filterable."""
 
     list_display = ["created_at", "action", "actor", "room", "target_user", "message_id", "source", "reason"]
-    list_filter = ["action", "source", "room", "created_at"]
+    list_filter = ["action", "source", ("room", VisibleRoomFilter), "created_at"]
     search_fields = ["actor__username", "target_user__username", "reason"]
     list_select_related = ["actor", "room", "target_user"]
     paginator = CappedCountPaginator

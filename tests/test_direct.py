@@ -159,6 +159,8 @@ def test_outsiders_see_nothing_of_a_conversation(alice, bob, dm):
     assert outsider.post(f"/rooms/{dm.slug}/join/").status_code == 404
     assert outsider.post(f"/rooms/{dm.slug}/messages/", {"body": "hi"}).status_code == 404
     assert "No messages match" not in logged_in(bob).get("/search/?q=orchid").content.decode()
+    discover = logged_in(bob).get("/").content.decode().split('id="discover-rooms"')[1]
+    assert dm.slug not in discover  # a member's home offers it nobody to join
 
 
 def test_no_join_no_invitation_no_settings(alice, bob, dm):

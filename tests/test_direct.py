@@ -24,6 +24,7 @@ from rooms.services import (
     invitation_create,
     room_invite,
     room_join,
+    room_leave,
     room_settings_update,
 )
 from tests.factories import MessageFactory, RoomFactory, UserFactory
@@ -346,3 +347,10 @@ def test_mentions_and_unread_work_in_a_conversation(alice, bob, dm):
     (membership,) = [m for m in membership_list_for_user(user=bob) if m.room_id == dm.pk]
     assert membership.unread_count == 1 and membership.has_unread_mention
     assert [user.username for user in membership.others] == ["alice"]
+
+
+def test_who_left_is_back_when_the_conversation_is_opened_again(alice, bob, dm):
+    room_leave(room=dm, user=bob)
+    assert logged_in(bob).get(f"/rooms/{dm.slug}/").status_code == 404
+    assert direct_conversation_open(user=alice, others=[bob]) == dm
+    assert logged_in(bob).get(f"/rooms/{dm.slug}/").status_code == 200

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.files.storage import default_storage
 from django.db import models
+from django.utils import timezone
 
 # The sizes accounts/images.py makes of every avatar: 64 px for the 36 px circles of
 # messages, lists and the user menu (sharp on 2x screens), 128 px for the profile.
@@ -37,3 +39,23 @@ class User(AbstractUser):
 
 def avatar_file_name(stem, size):
     return f"{stem}-{size}.webp"
+
+
+class Block(models.Model):
+    """`blocker` wants nothing from `blocked`: no direct messages either way, and the
+    blocked person's messages in shared rooms folded away on the blocker's pages."""
+
+    blocker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made"
+    )
+    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocked_by")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="unique_block"),
+            models.CheckConstraint(name="block_not_self", condition=~models.Q(blocker=models.F("blocked"))),
+        ]
+
+    def __str__(self):
+        return f"{self.blocker} blocks {self.blocked}"

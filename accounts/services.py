@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from accounts.images import ImageRefused, avatar_renditions
-from accounts.models import AVATAR_SIZES, User, avatar_file_name
+from accounts.models import AVATAR_SIZES, Block, User, avatar_file_name
 from config.realtime import user_send
 
 AVATAR_DIRECTORY = "avatars"
@@ -175,3 +175,17 @@ def is_single_emoji(value):
 def _is_pictograph(char):
     point = ord(char)
     return unicodedata.category(char) == "So" and (point >= 0x2000) and point not in REGIONAL_INDICATORS
+
+
+# --- Blocking ---------------------------------------------------------------------
+
+
+def user_block(*, blocker, blocked):
+    """`blocker` blocks `blocked` (once; blocking twice changes nothing)."""
+    if blocker.pk == blocked.pk:
+        raise ValueError("Nobody can block themselves.")
+    Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+
+
+def user_unblock(*, blocker, blocked):
+    Block.objects.filter(blocker=blocker, blocked=blocked).delete()

@@ -10,19 +10,22 @@ import re
 import zoneinfo
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponseBadRequest, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from accounts import services
 from accounts.forms import STATUS_EMOJI_SUGGESTIONS, ProfileForm
 from accounts.models import AVATAR_SIZES
+from accounts.services import user_block, user_unblock
 
 # Name -> the values it may take, and the partial that shows it (swapped in by htmx).
 PREFERENCES = {
@@ -141,3 +144,25 @@ def avatar_file(request, name):
     response = FileResponse(file, content_type="image/webp")
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+@login_required
+@require_POST
+def person_block(request, username, block):
+    """Block or unblock a person; the page is read again (its folded messages follow)."""
+    person = get_object_or_404(get_user_model(), username=username)
+    if person.pk == request.user.pk:
+        return HttpResponseBadRequest("You cannot block yourself.")
+    if block:
+        user_block(blocker=request.user, blocked=person)
+        messages.success(
+            request, f"You blocked {person.username}: no direct messages, their messages folded."
+        )
+    else:
+        user_unblock(blocker=request.user, blocked=person)
+        messages.success(request, f"You unblocked {person.username}.")
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    return_to = request.POST.get("return_to", "")
+    safe = url_has_allowed_host_and_scheme(return_to, {request.get_host()}, request.is_secure())
+    return HttpResponseRedirect(return_to if safe else "/", status=303)

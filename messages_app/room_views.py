@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.selectors import blocked_ids
 from messages_app import moderation
 from messages_app.models import ModerationAction
 from messages_app.selectors import (
@@ -81,6 +82,8 @@ def room_page_context(request, access, *, draft="", error="", around_id=None):
         "highlight_id": around_id,
         **member_pane_context(room=access.room),
         "my_memberships": membership_list_for_user(user=request.user),
+        # The page folds these people's messages away (ui.js): fragments are shared by all readers.
+        "blocked_ids": _blocked_ids(request, access),
         "slow_mode_choices": SLOW_MODE_CHOICES,
         "client_id": uuid.uuid4(),
         "synced_at": synced_at,
@@ -88,6 +91,12 @@ def room_page_context(request, access, *, draft="", error="", around_id=None):
         "error": error,
         **invite_panel_context(request, access),
     }
+
+
+def _blocked_ids(request, access):
+    """Read with the membership where the database can (rooms.selectors.room_access)."""
+    annotated = getattr(access.membership, "blocked_ids", None)
+    return annotated if annotated is not None else blocked_ids(user=request.user)
 
 
 def _message_page(room, *, around_id):

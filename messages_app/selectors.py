@@ -13,7 +13,7 @@ from messages_app import search
 from messages_app.models import Message, ModerationAction
 from messages_app.text import without_control_characters
 from rooms.models import Membership, Room
-from rooms.selectors import room_list_readable
+from rooms.selectors import direct_others_attach, room_list_readable
 
 PAGE_SIZE = 50
 CATCH_UP_LIMIT = 500
@@ -305,7 +305,8 @@ def room_list_discover(*, user):
 def membership_list_for_user(*, user):
     """The user's rooms (not banned from), each membership with its room, its
     unread count, whether an unread message mentions the user, the time of the
-    room's newest message and who invited them (a pending invitation): one query."""
+    room's newest message and who invited them (a pending invitation), and for a
+    direct conversation its other people (`others`): a list, one or two queries."""
     last_read = Coalesce(OuterRef("last_read_message_id"), 0)
     unread = (
         Message.objects.filter(room=OuterRef("room_id"), id__gt=last_read, deleted_at__isnull=True)
@@ -318,7 +319,7 @@ def membership_list_for_user(*, user):
         message_id__gt=last_read,
         message__deleted_at__isnull=True,
     )
-    return (
+    memberships = (
         Membership.objects.filter(user=user, banned_at__isnull=True)
         .select_related("room", "invited_by")
         .annotate(
@@ -328,3 +329,5 @@ def membership_list_for_user(*, user):
         )
         .order_by("room__name")
     )
+    # A direct conversation shows its other people: a second query, only if there is one.
+    return direct_others_attach(memberships, user=user)

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Block
 from messages_app.broadcast import message_broadcast, message_update_broadcast, user_read_broadcast
 from messages_app.models import Message, ModerationAction, Report
 from messages_app.moderation import ModerationRefused, member_ban, moderator_membership, record_action
@@ -52,6 +53,22 @@ def _active_membership(*, room, user):
 def _check_not_archived(membership):
     if membership.room.is_archived:
         raise MessageRejected("This room is archived: it is read-only.")
+
+
+def _check_not_blocked(membership):
+    """In a direct conversation, a block between the author and one of its people stops
+    the author's messages (either way round). Shared rooms are not affected: there the
+    blocker's pages fold the blocked person's messages away (ui.js)."""
+    room = membership.room
+    if not room.is_direct:
+        return
+    others = Membership.objects.filter(room=room).exclude(user_id=membership.user_id).values("user_id")
+    blocks = Block.objects.filter(
+        Q(blocker_id=membership.user_id, blocked_id__in=others)
+        | Q(blocked_id=membership.user_id, blocker_id__in=others)
+    )
+    if blocks.exists():
+        raise MessageRejected("You cannot message this person: one of you has blocked the other.")
 
 
 def _check_not_muted(membership):
@@ -134,6 +151,7 @@ def message_post(*, room, author, body, client_id=None):
         return existing
     membership = _active_membership(room=room, user=author)
     _check_not_archived(membership)
+    _check_not_blocked(membership)
     _check_not_muted(membership)
     _check_slow_mode(membership)
     _check_rate_limit(room=room, author=author)

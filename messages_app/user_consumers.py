@@ -160,6 +160,9 @@ class UserConsumer(AsyncWebsocketConsumer):
         membership.unread_count += 1
         membership.has_unread_mention |= self.user.pk in event["mentions"]
         membership.last_activity = timezone.now()
+        if membership.room.is_direct and not self.home:  # the latest conversation goes first
+            await self.send_lists()
+            return
         await self.send(text_data=room_link_html(membership, home=self.home))
 
     async def room_read(self, event):

@@ -8,12 +8,22 @@ from django.utils import timezone
 
 class Room(models.Model):
     """A place to talk. Public rooms are readable by every signed-in user;
-    private rooms exist only for their members."""
+    private rooms exist only for their members. A direct conversation is a private
+    room between 2 and 9 people: nobody joins or is invited, and `direct_key` (its
+    people's sorted ids) makes one conversation per set of people, in the database."""
+
+    class Kind(models.TextChoices):
+        PUBLIC = "public", "Public room"
+        PRIVATE = "private", "Private room"
+        DIRECT = "direct", "Direct conversation"
 
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=100, unique=True)
     topic = models.CharField(max_length=200, blank=True)
     is_private = models.BooleanField(default=False)
+    # Follows is_private for rooms (save() keeps them in step); a direct room is always private.
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
+    direct_key = models.CharField(max_length=200, unique=True, null=True, blank=True, editable=False)
     slow_mode_seconds = models.PositiveIntegerField(
         default=0, help_text="Slow mode: one message per this many seconds per member (0 = off)."
     )
@@ -27,12 +37,37 @@ class Room(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="room_kind_matches_privacy",
+                condition=models.Q(kind="public", is_private=False)
+                | models.Q(kind__in=["private", "direct"], is_private=True),
+            ),
+            models.CheckConstraint(
+                name="room_direct_key_iff_direct",
+                condition=models.Q(kind="direct", direct_key__isnull=False)
+                | (~models.Q(kind="direct") & models.Q(direct_key__isnull=True)),
+            ),
+        ]
 
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        # Rooms change privacy through is_private (forms, settings, admin): the kind follows.
+        if self.kind != self.Kind.DIRECT:
+            self.kind = self.Kind.PRIVATE if self.is_private else self.Kind.PUBLIC
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "is_private" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "kind"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("room_detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_direct(self):
+        return self.kind == self.Kind.DIRECT
 
     @property
     def is_archived(self):

@@ -2,8 +2,11 @@
 
 from dataclasses import dataclass
 
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
+from accounts.models import Block
 from rooms.models import Invitation, Membership, Room
 
 
@@ -47,10 +50,19 @@ def room_access(*, slug, user):
     room = Room.objects.filter(slug=slug).first()
     if room is None or not user.is_authenticated:
         return None
-    membership = Membership.objects.filter(room=room, user=user).first()
+    membership = _with_blocked_ids(Membership.objects.filter(room=room, user=user)).first()
     if room.is_private and membership is None:
         return None
     return RoomAccess(room=room, membership=membership)
+
+
+def _with_blocked_ids(memberships):
+    """On Postgres, each membership carries `blocked_ids`, the people its user blocked
+    (the room page folds their messages), in the same query."""
+    if connection.vendor != "postgresql":
+        return memberships
+    blocked = Block.objects.filter(blocker=OuterRef("user_id")).order_by("blocked_id").values("blocked_id")
+    return memberships.annotate(blocked_ids=ArraySubquery(blocked))
 
 
 def invitation_get_active(*, token):
@@ -88,3 +100,24 @@ def room_members(*, room):
     role_order = {Membership.Role.OWNER: 0, Membership.Role.MODERATOR: 1, Membership.Role.MEMBER: 2}
     members = list(room.memberships.filter(banned_at__isnull=True).select_related("user"))
     return sorted(members, key=lambda m: (role_order[m.role], m.user.shown_name.lower()))
+
+
+def direct_others_attach(memberships, *, user):
+    """Give each of the user's memberships `others`: the other people of a direct
+    conversation (whose names and avatars show for it), [] for a room. One query,
+    and none when the user has no direct conversation."""
+    memberships = list(memberships)
+    direct_ids = [m.room_id for m in memberships if m.room.kind == Room.Kind.DIRECT]
+    others = {}
+    if direct_ids:
+        rows = (
+            Membership.objects.filter(room_id__in=direct_ids, banned_at__isnull=True)
+            .exclude(user=user)
+            .select_related("user")
+            .order_by("user__username")
+        )
+        for row in rows:
+            others.setdefault(row.room_id, []).append(row.user)
+    for membership in memberships:
+        membership.others = others.get(membership.room_id, [])
+    return memberships

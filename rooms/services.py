@@ -6,15 +6,17 @@ rule lives in exactly one place.
 """
 
 import logging
+import secrets
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.models import Block
 from config.realtime import room_broadcast_html, room_send, user_send
 from rooms.models import Invitation, Membership, Room
 from rooms.presence.roster import member_list_broadcast
@@ -33,6 +35,13 @@ class RoomPermissionDenied(RoomError):
 
 class InvitationGone(RoomError):
     """The invite link was revoked or has expired."""
+
+
+class DirectBlocked(RoomError):
+    """A block stands between the people of a direct conversation."""
+
+
+DIRECT_REFUSED = "Direct conversations have only their people: nobody joins or is invited."
 
 
 # Slugs that would shadow a fixed URL under /rooms/.
@@ -74,6 +83,8 @@ def room_join(*, room, user):
         if membership.is_banned:
             raise RoomError("You are banned from this room.")
         return membership
+    if room.is_direct:
+        raise RoomError(DIRECT_REFUSED)
     if room.is_private:
         raise RoomError("This room is by invitation only.")
     if room.is_archived:
@@ -128,6 +139,8 @@ def room_invite(*, room, invited_by, username):
     included). A ban is never lifted this way. The invitee's open pages get the
     room in their sidebar with a notice to accept or decline, and the room's pages
     the new member list."""
+    if room.is_direct:
+        raise RoomPermissionDenied(DIRECT_REFUSED)
     _require_moderator(room=room, user=invited_by)
     invitee = _user_named(username)
     existing = Membership.objects.filter(room=room, user=invitee).select_related("user").first()
@@ -171,6 +184,8 @@ def room_invitation_decline(*, room, user):
 
 def invitation_create(*, room, created_by, expires_in=None):
     """A new invite link to the room: for ever, or for `expires_in` (a timedelta)."""
+    if room.is_direct:
+        raise RoomPermissionDenied(DIRECT_REFUSED)
     _require_moderator(room=room, user=created_by)
     if expires_in is not None and expires_in <= timedelta(0):
         raise RoomError("An invite link cannot expire before it is made.")
@@ -254,7 +269,10 @@ TOPIC_MAX_LENGTH = Room._meta.get_field("topic").max_length
 
 
 def _require_owner(*, room, user):
-    """Settings that change what the room is belong to its owners, not its moderators."""
+    """Settings that change what the room is belong to its owners, not its moderators.
+    A direct conversation has no owner and no settings: it is its people."""
+    if room.is_direct:
+        raise RoomPermissionDenied("A direct conversation has no settings.")
     membership = membership_get_active(room=room, user=user)
     if membership is None or membership.role != Membership.Role.OWNER:
         raise RoomPermissionDenied("Only the room's owners can change its settings.")
@@ -345,3 +363,67 @@ def room_delete(*, room, actor):
         transaction.on_commit(lambda: room_send(gone, {"type": "room.deleted", "html": html}))
         room.delete()
     logger.info("room deleted room=%s user=%s", slug, actor.username)
+
+
+# --- direct conversations ---------------------------------------------------------------
+
+DIRECT_MAX_OTHERS = 8
+
+
+def direct_key(user_ids):
+    """The set of people as one unique string: their sorted ids."""
+    return ",".join(str(user_id) for user_id in sorted(set(user_ids)))
+
+
+def direct_block_between(*, user, others):
+    """True when `user` blocked one of `others`, or one of them blocked `user`."""
+    other_ids = [other.pk for other in others]
+    return Block.objects.filter(
+        Q(blocker=user, blocked_id__in=other_ids) | Q(blocker_id__in=other_ids, blocked=user)
+    ).exists()
+
+
+def direct_conversation_open(*, user, others):
+    """The direct conversation of `user` with `others` (1 to 8 people), created the
+    first time: the same people always get the same room, two clicks at once
+    included (direct_key is unique; the loser of the race reads the winner's row).
+    Everyone is a plain member (no owner: no settings, no invitations); whoever had
+    left is back, and their open pages show the conversation."""
+    others = {other.pk: other for other in others if other.pk != user.pk}
+    if not others:
+        raise RoomError("A conversation needs someone besides you.")
+    if len(others) > DIRECT_MAX_OTHERS:
+        raise RoomError(f"A conversation can have at most {DIRECT_MAX_OTHERS} people besides you.")
+    inactive = sorted(other.username for other in others.values() if not other.is_active)
+    if inactive:
+        raise RoomError(f"{', '.join(inactive)} cannot be messaged: their account is closed.")
+    if direct_block_between(user=user, others=others.values()):
+        raise DirectBlocked("You cannot message this person: one of you has blocked the other.")
+    people = [user, *others.values()]
+    # Stored for everyone (admin, search results); each viewer sees the others' names.
+    name = ", ".join(sorted(person.username for person in people))[:NAME_MAX_LENGTH]
+    room, created = Room.objects.get_or_create(
+        direct_key=direct_key(person.pk for person in people),
+        defaults={
+            "name": name,
+            "slug": f"dm-{secrets.token_hex(6)}",  # random: the address names nobody
+            "kind": Room.Kind.DIRECT,
+            "is_private": True,
+            "created_by": user,
+        },
+    )
+    with transaction.atomic():
+        present = set(room.memberships.values_list("user_id", flat=True))
+        missing = [person.pk for person in people if person.pk not in present]
+        if missing:
+            Membership.objects.bulk_create(
+                [Membership(room=room, user_id=user_id) for user_id in missing], ignore_conflicts=True
+            )
+            room_members_notify_changed(room, member_ids=missing)
+            if not created:
+                transaction.on_commit(lambda: member_list_broadcast(room=room))
+    if created:
+        logger.info(
+            "direct conversation created room=%s user=%s people=%s", room.slug, user.username, len(people)
+        )
+    return room

@@ -6,4 +6,6 @@ from rooms import views
 urlpatterns = [
     path("rooms/new/", views.room_new, name="room_new"),
     path("invite/<slug:token>/", views.invitation_detail, name="invitation_detail"),
+    path("people/<str:username>/message/", views.direct_with_person, name="direct_with_person"),
+    path("dm/new/", views.direct_new, name="direct_new"),
 ]

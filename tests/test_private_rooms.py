@@ -143,6 +143,7 @@ def global_values(room, dead_link):
         "uidb36": "1",
         "key": "set-1-key",
         "url": "nowhere/",
+        "username": "nobody-by-this-name",  # people/<username>/...
     }
 
 

@@ -76,6 +76,7 @@ class World:
             "uidb36": "1",
             "key": "set-1-key",
             "url": "nowhere/",
+            "username": self.bob.username,  # people/<username>/...
         }
 
     def _admin_object_id(self, route):

@@ -6,6 +6,7 @@ the audit trail); Django's own hard "delete selected" is not offered.
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils.functional import cached_property
 from django.utils.text import Truncator
@@ -13,9 +14,18 @@ from django.utils.text import Truncator
 from messages_app.models import Message, ModerationAction, Report
 from messages_app.selectors import message_list_around
 from messages_app.services import MessageRejected, message_delete, message_restore, report_resolve
+from rooms.models import Room
 from rooms.services import RoomError
 
 ADMIN = ModerationAction.Source.ADMIN
+
+
+def direct_visible_to_staff(room_field):
+    """A filter on rooms (through `room_field`, "" for Room itself): rooms, and direct
+    conversations with a reported message."""
+    prefix = f"{room_field}__" if room_field else ""
+    reported = Report.objects.filter(message__room=OuterRef(room_field or "pk"))
+    return ~Q(**{f"{prefix}kind": Room.Kind.DIRECT}) | Q(Exists(reported))
 
 
 class CappedCountPaginator(Paginator):
@@ -42,6 +52,14 @@ class DeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VisibleRoomFilter(admin.RelatedFieldListFilter):
+    """The room filter's choices without the direct conversations staff may not see:
+    their names alone say who talks to whom."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(room.pk, str(room)) for room in Room.objects.filter(direct_visible_to_staff(""))]
+
+
 def _without_hard_delete(actions):
     actions.pop("delete_selected", None)
     return actions
@@ -50,7 +68,7 @@ def _without_hard_delete(actions):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "room", "author", "excerpt", "created_at", "is_deleted"]
-    list_filter = ["room", DeletedFilter, ("created_at", admin.DateFieldListFilter)]
+    list_filter = [("room", VisibleRoomFilter), DeletedFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["body", "author__username", "room__name"]
     # Read-only: a change must re-render, broadcast and be audited, so it goes
     # through the actions (services), never through this form.
@@ -70,6 +88,11 @@ class MessageAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     actions = ["delete_messages", "restore_messages"]
+
+    def get_queryset(self, request):
+        # A direct conversation is private to its people: staff see its messages only
+        # once one of them is reported (then the whole conversation, for context).
+        return super().get_queryset(request).filter(direct_visible_to_staff("room"))
 
     @admin.display(description="Message")
     def excerpt(self, message):
@@ -207,7 +230,7 @@ class ModerationActionAdmin(admin.ModelAdmin):
     """The audit trail: read-only, filterable."""
 
     list_display = ["created_at", "action", "actor", "room", "target_user", "message_id", "source", "reason"]
-    list_filter = ["action", "source", "room", "created_at"]
+    list_filter = ["action", "source", ("room", VisibleRoomFilter), "created_at"]
     search_fields = ["actor__username", "target_user__username", "reason"]
     list_select_related = ["actor", "room", "target_user"]
     paginator = CappedCountPaginator

@@ -6,6 +6,7 @@ here. (Invite links, which need no moderation, are in rooms/admin.py.)"""
 from django.contrib import admin, messages
 
 from messages_app import moderation
+from messages_app.admin.messages import VisibleRoomFilter, direct_visible_to_staff
 from messages_app.models import ModerationAction
 from rooms.models import Membership, Room
 from rooms.services import RoomError
@@ -23,12 +24,15 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "is_private", "slow_mode_seconds", "created_by", "created_at"]
-    list_filter = ["is_private"]
+    list_display = ["name", "slug", "kind", "slow_mode_seconds", "created_by", "created_at"]
+    list_filter = ["kind"]
     search_fields = ["name", "slug", "topic"]
     raw_id_fields = ["created_by"]
     list_select_related = ["created_by"]
     inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(direct_visible_to_staff(""))
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -74,11 +78,15 @@ def _membership_action(service, description, **options):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "room", "role", "joined_at", "banned_at", "muted_until"]
-    list_filter = ["role", BannedFilter, "room"]
+    list_filter = ["role", BannedFilter, ("room", VisibleRoomFilter)]
     search_fields = ["user__username", "room__name"]
     raw_id_fields = ["user", "room"]
     readonly_fields = MODERATION_FIELDS
     list_select_related = ["user", "room"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(direct_visible_to_staff("room"))
+
     actions = [
         _membership_action(moderation.member_ban, "Ban from the room"),
         _membership_action(moderation.member_unban, "Unban"),

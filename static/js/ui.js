@@ -254,4 +254,24 @@
     else scrollToNewest();
     updateJump(false);
   });
+
+  // People the viewer blocked (#room[data-blocked], read per page): the fragments are the
+  // same for every reader, so their messages fold here, each with a button to show it.
+  function applyBlocks(root) {
+    var room = document.getElementById("room");
+    var blocked = ((room && room.dataset.blocked) || "").split(" ").filter(Boolean);
+    if (!blocked.length || !root.querySelectorAll) return;
+    var found = Array.from(root.querySelectorAll(".message[data-author], .member-list li[data-user]"));
+    if (root.matches && root.matches(".message[data-author], .member-list li[data-user]")) found.push(root);
+    found.forEach(function (element) {
+      var id = element.classList.contains("message") ? element.dataset.author : element.dataset.user;
+      element.classList.toggle("blocked", blocked.indexOf(id) !== -1);
+    });
+  }
+  document.addEventListener("htmx:load", function (event) { applyBlocks(event.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { applyBlocks(document); });
+  document.addEventListener("click", function (event) {
+    var show = event.target.closest && event.target.closest(".blocked-show");
+    if (show) show.closest(".message").classList.add("revealed");
+  });
 })();

@@ -140,6 +140,20 @@ def _render(message, *, room, members=None):
     return sorted(set(mentionable.values()) - {message.author_id})
 
 
+def _not_blocking(mentioned_ids, *, author):
+    """The mentioned people who have not blocked the author: someone they blocked
+    can still write their name, but it raises no badge or notice for them. One
+    query, and only for a message that mentions anyone."""
+    if not mentioned_ids:
+        return mentioned_ids
+    blockers = set(
+        Block.objects.filter(blocked=author, blocker_id__in=mentioned_ids).values_list(
+            "blocker_id", flat=True
+        )
+    )
+    return [user_id for user_id in mentioned_ids if user_id not in blockers]
+
+
 def message_post(*, room, author, body, client_id=None):
     """Save a member's message and announce it to the room once it is committed.
 
@@ -166,7 +180,7 @@ def message_post(*, room, author, body, client_id=None):
 @transaction.atomic
 def _save_new_message(*, room, author, body, client_id):
     message = Message(room=room, author=author, body=body, client_id=client_id)
-    mentioned_ids = _render(message, room=room)
+    mentioned_ids = _not_blocking(_render(message, room=room), author=author)
     message.save()
     if mentioned_ids:  # a new message has none yet: no query to find that out
         message.mentions.add(*mentioned_ids)
@@ -245,7 +259,7 @@ def message_edit(*, room, user, message_id, body):
         raise MessageRejected("You can only edit your own messages.")
     with transaction.atomic():
         message.body = body
-        mentioned_ids = _render(message, room=room)
+        mentioned_ids = _not_blocking(_render(message, room=room), author=user)
         message.edited_at = message.changed_at = timezone.now()
         message.save(update_fields=["body", "body_html", "edited_at", "changed_at"])
         message.mentions.set(mentioned_ids)

@@ -15,7 +15,7 @@ from accounts.services import user_block
 from config.asgi import application
 from messages_app.models import Report
 from messages_app.selectors import membership_list_for_user
-from messages_app.services import MessageRejected, message_post
+from messages_app.services import MessageRejected, message_edit, message_post
 from rooms.models import Membership, Room
 from rooms.services import (
     DirectBlocked,
@@ -307,6 +307,22 @@ def test_the_blockers_room_page_carries_whom_to_fold(alice, bob):
     page = logged_in(bob).get(f"/rooms/{lobby.slug}/").content.decode()
     assert f'data-blocked="{alice.pk}"' in page and "Message from a blocked person — show" in page
     assert 'data-blocked=""' in logged_in(alice).get(f"/rooms/{lobby.slug}/").content.decode()
+
+
+def test_a_blocked_persons_mention_raises_no_badge_for_the_blocker(alice, bob):
+    lobby = RoomFactory()
+    carol = UserFactory(username="carol")
+    for user in (alice, bob, carol):
+        Membership.objects.create(room=lobby, user=user)
+    user_block(blocker=bob, blocked=alice)
+    message = message_post(room=lobby, author=alice, body="@bob @carol look")
+    assert set(message.mentions.values_list("username", flat=True)) == {"carol"}
+    edited = message_edit(room=lobby, user=alice, message_id=message.pk, body="@bob only you")
+    assert not edited.mentions.exists()
+    badges = {
+        m.user.username: m.has_unread_mention for u in (bob, carol) for m in membership_list_for_user(user=u)
+    }
+    assert badges == {"bob": False, "carol": False}  # carol's mention was edited away
 
 
 # --- the admin --------------------------------------------------------------------------------

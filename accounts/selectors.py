@@ -1,9 +1,11 @@
 """Read-side questions about accounts."""
 
+import zoneinfo
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts.models import Block
@@ -38,3 +40,15 @@ def blocked_ids(*, user):
     return list(
         Block.objects.filter(blocker=user).order_by("blocked_id").values_list("blocked_id", flat=True)
     )
+
+
+def block_exists(*, blocker, blocked):
+    """Has `blocker` blocked `blocked`? (The profile page offers Block or Unblock.)"""
+    return Block.objects.filter(blocker=blocker, blocked=blocked).exists()
+
+
+def local_time(*, time_zone):
+    """Now in a person's time zone (None when they have not set one)."""
+    if not time_zone:
+        return None
+    return timezone.localtime(timezone=zoneinfo.ZoneInfo(time_zone))

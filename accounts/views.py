@@ -7,7 +7,6 @@ remember anything. They also work for visitors not logged in (the sign-up page h
 the theme switch) and cost no query."""
 
 import re
-import zoneinfo
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -17,7 +16,6 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
@@ -25,6 +23,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from accounts import services
 from accounts.forms import STATUS_EMOJI_SUGGESTIONS, ProfileForm
 from accounts.models import AVATAR_SIZES
+from accounts.selectors import local_time
 from accounts.services import user_block, user_unblock
 
 # Name -> the values it may take, and the partial that shows it (swapped in by htmx).
@@ -87,7 +86,7 @@ def profile_edit(request):
     context = {
         "form": form,
         "profile": user,
-        "local_time": _local_time(user.time_zone),
+        "local_time": local_time(time_zone=user.time_zone),
         "emoji_suggestions": STATUS_EMOJI_SUGGESTIONS,
     }
     return render(request, "accounts/profile.html", context, status=status)
@@ -113,13 +112,6 @@ def _profile_save(user, form):
         form.add_error(None, refusal)
         return False
     return True
-
-
-def _local_time(time_zone):
-    """Now in the user's time zone (None when they have not set one)."""
-    if not time_zone:
-        return None
-    return timezone.localtime(timezone=zoneinfo.ZoneInfo(time_zone))
 
 
 AVATAR_FILE = re.compile(r"\d+-[0-9a-f]{32}-(\d+)\.webp")  # as avatar_set names them

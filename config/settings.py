@@ -258,6 +258,8 @@ CHAT_MAX_SOCKETS_PER_USER = int(os.environ.get("CHAT_MAX_SOCKETS_PER_USER", "20"
 # Presence: each open socket's entry lives this many seconds unless its consumer
 # refreshes it (every third of that), so a killed process's entries vanish.
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))
+# Online dots: a page asks again who of the people it shows is online this often (seconds).
+CHAT_PRESENCE_POLL_SECONDS = float(os.environ.get("CHAT_PRESENCE_POLL_SECONDS", "20"))
 # "bob is typing…": the browser sends one frame per 3 s while typing; the server
 # relays at most one per socket per this many seconds.
 CHAT_TYPING_THROTTLE = float(os.environ.get("CHAT_TYPING_THROTTLE", "2.5"))

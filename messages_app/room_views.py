@@ -73,6 +73,8 @@ def room_page_context(request, access, *, draft="", error="", around_id=None):
     messages_shown = page.messages
     if access.is_member and messages_shown:
         membership_mark_read(room=access.room, user=request.user, message_id=messages_shown[-1].pk)
+    my_memberships = membership_list_for_user(user=request.user)
+    direct_people = {person.pk for membership in my_memberships for person in membership.others}
     return {
         "room": access.room,
         "access": access,
@@ -80,8 +82,9 @@ def room_page_context(request, access, *, draft="", error="", around_id=None):
         "more_before": page.has_older,
         "more_after": page.has_newer,
         "highlight_id": around_id,
-        **member_pane_context(room=access.room),
-        "my_memberships": membership_list_for_user(user=request.user),
+        # The online dots of the member list and of the sidebar's direct messages: one read.
+        **member_pane_context(room=access.room, also_online=direct_people),
+        "my_memberships": my_memberships,
         # The page folds these people's messages away (ui.js): fragments are shared by all readers.
         "blocked_ids": _blocked_ids(request, access),
         "slow_mode_choices": SLOW_MODE_CHOICES,

@@ -191,3 +191,18 @@ class HomeConsumer(UserConsumer):
 
     async def lists_html(self):
         return await in_db_thread(home_html)(user=self.user, memberships=self.sidebar.values())
+
+
+class PeopleConsumer(UserConsumer):
+    """The people pages' socket: it shows no rooms, but counts as the user being online
+    (its socket claim, rooms/presence/stores.py presence_online), and closes on sign-out
+    like the others. It follows the user's group only and sends nothing."""
+
+    def wanted_groups(self):
+        return {user_group(self.user.pk)}
+
+    async def send_lists(self):
+        """No lists on these pages."""
+
+    async def room_read(self, event):
+        """No badges on these pages."""

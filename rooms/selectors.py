@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Coalesce, Lower, NullIf
 
 from accounts.models import Block
 from rooms.models import Invitation, Membership, Room
@@ -121,3 +123,32 @@ def direct_others_attach(memberships, *, user):
     for membership in memberships:
         membership.others = others.get(membership.room_id, [])
     return memberships
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+def people_search(*, query=""):
+    """Everyone with an active account, by the name pages show (display name, else
+    username), then username; `query` matches either, whatever its case. A people
+    directory: nothing about anyone's rooms."""
+    people = get_user_model().objects.filter(is_active=True)
+    query = query.strip()
+    if query:
+        people = people.filter(Q(username__icontains=query) | Q(display_name__icontains=query))
+    shown_name = Coalesce(NullIf("display_name", Value("")), "username")  # as User.shown_name
+    return people.order_by(Lower(shown_name), "username")
+
+
+def person_get(*, username):
+    """The active person of that username, or None."""
+    return get_user_model().objects.filter(username=username, is_active=True).first()
+
+
+def rooms_shared(*, user, person):
+    """Rooms (not direct conversations) that both are active members of, by name: every
+    one of them is the user's own, so none they could not see."""
+    mine = Membership.objects.filter(room=OuterRef("pk"), user=user, banned_at__isnull=True)
+    theirs = Membership.objects.filter(room=OuterRef("pk"), user=person, banned_at__isnull=True)
+    rooms = Room.objects.filter(Exists(mine), Exists(theirs)).exclude(kind=Room.Kind.DIRECT)
+    return list(rooms.order_by(Lower("name"), "pk"))

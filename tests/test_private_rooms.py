@@ -106,9 +106,15 @@ def answers_for(client, slug, values):
     return answers
 
 
-def leaks(response):
+# The people directory lists everyone by design (issue 13): there the members' usernames
+# are no secret of the room; its name, slug, topic and messages still are.
+PEOPLE_SHOWN = {"vaultkeeper", "safecracker"}
+
+
+def leaks(response, *, people_shown=False):
     text = response.content.decode(errors="replace") + (response.get("Location") or "")
-    return [secret for secret in SECRETS if secret.lower() in text.lower()]
+    secrets = [secret for secret in SECRETS if not (people_shown and secret in PEOPLE_SHOWN)]
+    return [secret for secret in secrets if secret.lower() in text.lower()]
 
 
 KINDS = ["outsider", "former member", "moderator"]
@@ -163,7 +169,7 @@ def test_no_global_page_shows_anything_of_the_room(client, settings, vault, kind
             continue
         for query in GLOBAL_QUERIES.get(route.name, [""]):
             path = route.path(global_values(room, dead_link)) + query
-            answered[path] = leaks(client.get(path))
+            answered[path] = leaks(client.get(path), people_shown=path == "/people/")
 
     assert len(answered) > 60
     assert {path: found for path, found in answered.items() if found} == {}

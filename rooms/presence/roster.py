@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 
 from config.db_threads import in_db_thread
 from config.realtime import room_broadcast_html, room_send
-from rooms.presence.stores import presence_get
+from rooms.presence.stores import presence_get, presence_online
 from rooms.selectors import room_members
 
 logger = logging.getLogger(__name__)
@@ -57,11 +57,14 @@ def presence_broadcast(*, room):
     return room_send(room, presence_event(room=room))
 
 
-def member_pane_context(*, room):
-    """Members and who of them is here now: one query and one Redis read."""
+def member_pane_context(*, room, also_online=()):
+    """Members, who of them is here now, and who of them (and of the ids `also_online`:
+    the page's other avatars) is online anywhere: one query and two Redis reads."""
     members, presence = room_members(room=room), presence_get(room_id=room.pk)
     here = [membership.user for membership in members if membership.user_id in presence.user_ids]
-    return {"room": room, "members": members, **roster_context(presence=presence, users=here)}
+    online_ids = presence_online(user_ids={*(m.user_id for m in members), *also_online})
+    context = {"room": room, "members": members, "online_ids": online_ids}
+    return {**context, **roster_context(presence=presence, users=here)}
 
 
 def member_list_html(*, room):
@@ -72,7 +75,9 @@ def member_list_html(*, room):
 def member_list_broadcast(*, room):
     """Render the members once and replace them on every page of the room; not the
     roster beside them, which may be newer on a page than what this render read."""
-    context = {"room": room, "members": room_members(room=room), "oob": True}
+    members = room_members(room=room)
+    online_ids = presence_online(user_ids=[membership.user_id for membership in members])
+    context = {"room": room, "members": members, "online_ids": online_ids, "oob": True}
     return room_broadcast_html(room, render_to_string("rooms/partials/member_roll.html", context))
 
 

@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 5}
 # Presence updates of one server process share this many Redis connections.
 REDIS_CONNECTIONS_PER_PROCESS = 20
+# CHAT_MAX_SOCKETS_PER_USER = 0 still counts sockets, under this cap no one reaches.
+UNCAPPED = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,17 @@ local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 return {redis.call('GET', KEYS[2]) or '0', redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')}
 """
 
+ONLINE_SCRIPT = """
+-- KEYS: users' sockets in every room. For each, 1 when one of them is live, else 0.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local online = {}
+for i, key in ipairs(KEYS) do
+  online[i] = redis.call('ZCOUNT', key, '(' .. now, '+inf') > 0 and 1 or 0
+end
+return online
+"""
+
 
 class RedisPresence:
     """Entries in Redis, shared by every server process."""
@@ -122,6 +135,7 @@ class RedisPresence:
         self.url, self.prefix = url, prefix
         self._lock = threading.Lock()
         self._read = None  # for sync callers (views, broadcasts): one thread-safe pool
+        self._online = None
         self._async_clients = weakref.WeakKeyDictionary()  # redis.asyncio scripts per event loop
 
     def _room_key(self, room_id):
@@ -170,11 +184,20 @@ class RedisPresence:
         version, user_ids = self._read_script()(keys=keys)
         return Presence(version=int(version), user_ids=frozenset(int(user_id) for user_id in user_ids))
 
-    def _read_script(self):
+    def online(self, *, user_ids):
+        user_ids = list(user_ids)
+        if not user_ids:
+            return set()
+        flags = self._read_script(ONLINE_SCRIPT)(keys=[self._sockets_key(user_id) for user_id in user_ids])
+        return {user_id for user_id, flag in zip(user_ids, flags, strict=True) if flag}
+
+    def _read_script(self, script=READ_SCRIPT):
         with self._lock:
             if self._read is None:
-                self._read = redis.Redis.from_url(self.url, **REDIS_OPTIONS).register_script(READ_SCRIPT)
-            return self._read
+                client = redis.Redis.from_url(self.url, **REDIS_OPTIONS)
+                self._read = client.register_script(READ_SCRIPT)
+                self._online = client.register_script(ONLINE_SCRIPT)
+            return self._read if script is READ_SCRIPT else self._online
 
     def _async_scripts(self):
         loop = asyncio.get_running_loop()
@@ -276,6 +299,15 @@ class MemoryPresence:
             self._user_sockets.pop(user_id, None)
         return sockets
 
+    def online(self, *, user_ids):
+        now = time.time()
+        with self._lock:
+            return {
+                user_id
+                for user_id in user_ids
+                if any(until > now for until in self._user_sockets.get(user_id, {}).values())
+            }
+
     def get(self, *, room_id):
         now = time.time()
         with self._lock:
@@ -314,10 +346,9 @@ async def presence_leave(*, room_id, user_id, channel_name):
 async def socket_claim(*, user_id, channel_name):
     """May the user open one more socket? False once they hold CHAT_MAX_SOCKETS_PER_USER
     (0: no cap) on any server process; the socket is then counted until its presence
-    leaves or runs out. Without an answer from Redis, True: the cap never locks users out."""
-    limit = settings.CHAT_MAX_SOCKETS_PER_USER
-    if not limit:
-        return True
+    leaves or runs out (with no cap too: the count is how presence_online knows who is
+    online). Without an answer from Redis, True: the cap never locks users out."""
+    limit = settings.CHAT_MAX_SOCKETS_PER_USER or UNCAPPED
     try:
         return await presence_store().claim_socket(
             user_id=user_id, channel_name=channel_name, ttl=presence_ttl(), limit=limit
@@ -334,6 +365,17 @@ async def socket_release(*, user_id, channel_name):
         await presence_store().release_socket(user_id=user_id, channel_name=channel_name)
     except redis.RedisError:  # its claim runs out by itself
         logger.warning("socket release failed user=%s", user_id, exc_info=True)
+
+
+def presence_online(*, user_ids):
+    """The ids among `user_ids` of people online now: with a live socket of any kind
+    (a room's, the user socket of the home and people pages), on any server process;
+    one round trip. Without an answer from Redis, nobody."""
+    try:
+        return presence_store().online(user_ids=set(user_ids))
+    except redis.RedisError:
+        logger.warning("online state unavailable", exc_info=True)
+        return set()
 
 
 def presence_get(*, room_id):

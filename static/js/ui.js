@@ -274,4 +274,56 @@
     var show = event.target.closest && event.target.closest(".blocked-show");
     if (show) show.closest(".message").classList.add("revealed");
   });
+
+  // Online dots ([data-presence="<user id>"], rooms/partials/presence_dot.html): the page
+  // comes with their state, then asks again who is online every body[data-presence-poll]
+  // ms while the tab is visible (rooms/people_views.py presence_people). Dots that a socket
+  // swaps in without a state take the last one known, or are asked about after a second.
+  var PRESENCE_IDS_MAX = 200;
+  var presenceKnown = new Map(); // user id -> online?
+  var presenceSoon = null;
+
+  function showDot(dot) {
+    var on = presenceKnown.get(dot.dataset.presence);
+    if (on === undefined || dot.dataset.online === (on ? "yes" : "no")) return;
+    dot.dataset.online = on ? "yes" : "no";
+    var words = dot.querySelector(".presence-words");
+    if (words) words.textContent = on ? "online: " : "offline: ";
+  }
+
+  function dots(root) {
+    return root.querySelectorAll ? Array.from(root.querySelectorAll(".presence-dot[data-presence]")) : [];
+  }
+
+  function askPresence() {
+    var ids = [];
+    dots(document).forEach(function (dot) {
+      if (ids.length < PRESENCE_IDS_MAX && ids.indexOf(dot.dataset.presence) === -1) ids.push(dot.dataset.presence);
+    });
+    if (!ids.length || document.visibilityState !== "visible") return;
+    fetch("/presence/people/?ids=" + ids.join(","), { headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (answer) {
+        if (!answer) return;
+        var online = new Set(answer.online.map(String));
+        ids.forEach(function (id) { presenceKnown.set(id, online.has(id)); });
+        dots(document).forEach(showDot);
+      })
+      .catch(function () {}); // the next round asks again
+  }
+
+  document.addEventListener("htmx:load", function (event) {
+    var unknown = dots(event.detail.elt).filter(function (dot) {
+      if (dot.dataset.online) presenceKnown.set(dot.dataset.presence, dot.dataset.online === "yes");
+      else showDot(dot);
+      return !dot.dataset.online;
+    });
+    if (unknown.length && !presenceSoon) {
+      presenceSoon = setTimeout(function () { presenceSoon = null; askPresence(); }, 1000);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var every = Number(document.body.dataset.presencePoll);
+    if (every > 0) setInterval(askPresence, every);
+  });
 })();

@@ -4,7 +4,15 @@ import zoneinfo
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -52,3 +60,43 @@ def local_time(*, time_zone):
     if not time_zone:
         return None
     return timezone.localtime(timezone=zoneinfo.ZoneInfo(time_zone))
+
+
+def _by_shown_name(people):
+    """Ordered as pages name people: the display name, else the username, case aside."""
+    shown = Coalesce(NullIf("display_name", Value("")), "username")
+    return people.order_by(Lower(shown), "username")
+
+
+def people_search(*, query=""):
+    """Everyone with an active account whose username, display name, first or last name
+    contains `query` (any case), ordered by shown name: the people directory and the
+    conversation picker. Nothing about anyone's rooms."""
+    people = get_user_model().objects.filter(is_active=True)
+    query = query.strip()
+    if query:
+        people = people.filter(
+            Q(username__icontains=query)
+            | Q(display_name__icontains=query)
+            | Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+        )
+    return _by_shown_name(people)
+
+
+def person_search(*, user, query="", exclude_ids=(), limit=50):
+    """People `user` may start a conversation with (people_search without `user`, whom
+    `user` blocked and `exclude_ids`); at most `limit` (ask for one more to know
+    whether there are more)."""
+    people = people_search(query=query).exclude(pk=user.pk)
+    people = people.exclude(pk__in=list(exclude_ids)).exclude(blocked_by__blocker=user)
+    return list(people[:limit])
+
+
+def person_list_named(*, usernames, exclude=None):
+    """The people of these usernames that exist (closed accounts included: the rules
+    say why they cannot be messaged), `exclude` left out, ordered by shown name. One query."""
+    people = get_user_model().objects.filter(username__in=list(usernames))
+    if exclude is not None:
+        people = people.exclude(pk=exclude.pk)
+    return list(_by_shown_name(people))

@@ -8,9 +8,9 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts.selectors import block_exists, local_time
+from accounts.selectors import block_exists, local_time, people_search
 from rooms.presence.stores import presence_online
-from rooms.selectors import people_search, person_get, rooms_shared
+from rooms.selectors import person_get, rooms_shared
 
 PEOPLE_PER_PAGE = 50
 # The most people one presence request may ask about (a page shows a few dozen dots).

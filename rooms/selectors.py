@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, Value
-from django.db.models.functions import Coalesce, Lower, NullIf
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
 
 from accounts.models import Block
 from rooms.models import Invitation, Membership, Room
@@ -126,18 +126,6 @@ def direct_others_attach(memberships, *, user):
 
 
 # --- people -------------------------------------------------------------------------------
-
-
-def people_search(*, query=""):
-    """Everyone with an active account, by the name pages show (display name, else
-    username), then username; `query` matches either, whatever its case. A people
-    directory: nothing about anyone's rooms."""
-    people = get_user_model().objects.filter(is_active=True)
-    query = query.strip()
-    if query:
-        people = people.filter(Q(username__icontains=query) | Q(display_name__icontains=query))
-    shown_name = Coalesce(NullIf("display_name", Value("")), "username")  # as User.shown_name
-    return people.order_by(Lower(shown_name), "username")
 
 
 def person_get(*, username):

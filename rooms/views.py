@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
+from accounts.selectors import person_list_named, person_search
 from rooms.forms import RoomForm
 from rooms.selectors import invitation_get_active, membership_get
 from rooms.services import (
@@ -25,6 +26,9 @@ from rooms.services import (
 from rooms.shortcuts import see_other
 
 BANNED = "You are banned from this room."
+PICKER_LIMIT = 50  # people listed at once: more, and the picker asks for more of a name
+PICKER_READ_MAX = 50  # usernames of one form read at most (the picker never sends more)
+PICKER_QUERY_MAX = 100
 
 
 @login_required
@@ -103,16 +107,80 @@ def direct_with_person(request, username):
     return _direct_open(request, [_person_or_404(username)])
 
 
+def _picked_usernames(data, *, user):
+    """The `users` of a picker's form, in order, each once, me left out."""
+    names = dict.fromkeys(name.strip() for name in data.getlist("users") if name.strip())
+    names.pop(user.username, None)
+    return list(names)
+
+
+def _picker_context(request, *, picked_names, error=""):
+    data = request.POST if request.method == "POST" else request.GET
+    query = data.get("q", "").strip()[:PICKER_QUERY_MAX]
+    picked = person_list_named(usernames=picked_names[:PICKER_READ_MAX], exclude=request.user)
+    people = person_search(
+        user=request.user, query=query, exclude_ids=[p.pk for p in picked], limit=PICKER_LIMIT + 1
+    )
+    return {
+        "query": query,
+        "picked": picked,
+        "people": people[:PICKER_LIMIT],
+        "listed": [*picked, *people[:PICKER_LIMIT]],
+        "more": len(people) > PICKER_LIMIT,
+        "error": error,
+        "max_others": DIRECT_MAX_OTHERS,
+    }
+
+
+def render_picker(request, *, picked_names, error="", status=200):
+    """The people picker: those picked first (kept checked through any filter), then
+    the people whose name matches `q`. To htmx's live filter, the list alone."""
+    context = _picker_context(request, picked_names=picked_names, error=error)
+    if request.htmx and request.method == "GET":
+        return render(request, "rooms/partials/direct_people.html", {**context, "oob": True})
+    return render(request, "rooms/direct_new.html", context, status=status)
+
+
+def _picker_refused(request, refusal, *, picked_names, status):
+    if request.htmx:
+        return _direct_refused(request, refusal, status=status)
+    return render_picker(request, picked_names=picked_names, error=str(refusal), status=status)
+
+
+class PersonUnknown(RoomError):
+    """A username of the form names nobody."""
+
+
+def _picked_people(names, *, user):
+    if not names:
+        raise RoomError("Pick at least one person to talk to.")
+    if len(names) > DIRECT_MAX_OTHERS:  # refused before reading that many rows
+        raise RoomError(f"A conversation can have at most {DIRECT_MAX_OTHERS} people besides you.")
+    people = person_list_named(usernames=names, exclude=user)
+    unknown = sorted(set(names) - {person.username for person in people})
+    if unknown:
+        raise PersonUnknown(f"No one is called {', '.join(unknown)}.")
+    return people
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def direct_new(request):
-    """A group conversation: `users=<username>`, repeated, 2 to 8 people besides me."""
-    usernames = list(dict.fromkeys(name.strip() for name in request.POST.getlist("users") if name.strip()))
-    if len(usernames) > DIRECT_MAX_OTHERS + 1:  # refused before reading that many rows
-        refusal = RoomError(f"A conversation can have at most {DIRECT_MAX_OTHERS} people besides you.")
-        return _direct_refused(request, refusal, status=400)
-    others = [_person_or_404(username) for username in usernames if username != request.user.username]
-    if len(others) < 2:
-        refusal = RoomError("A group conversation needs at least two people besides you.")
-        return _direct_refused(request, refusal, status=400)
-    return _direct_open(request, others)
+    """A new conversation: the picker (GET), or its people (`users=<username>`,
+    repeated, 1 to 8 besides me): one person is the conversation between the two of
+    us, as "Message" on them; more make a group. A refusal shows the picker again,
+    with the reason and the people picked."""
+    if request.method == "GET":
+        return render_picker(request, picked_names=_picked_usernames(request.GET, user=request.user))
+    names = _picked_usernames(request.POST, user=request.user)
+    try:
+        others = _picked_people(names, user=request.user)
+        room = direct_conversation_open(user=request.user, others=others)
+    except PersonUnknown as refusal:
+        return _picker_refused(request, refusal, picked_names=names, status=404)
+    except DirectBlocked as refusal:
+        return _picker_refused(request, refusal, picked_names=names, status=403)
+    except RoomError as refusal:
+        return _picker_refused(request, refusal, picked_names=names, status=400)
+    url = room.get_absolute_url()
+    return HttpResponseClientRedirect(url) if request.htmx else see_other(url)

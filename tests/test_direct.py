@@ -2,6 +2,7 @@
 people (even for two clicks at once), readable only by its people on every surface,
 no join, invitation or settings; the sidebar's Direct messages; blocks."""
 
+import re
 import threading
 
 import pytest
@@ -139,11 +140,185 @@ def test_group_conversation_endpoint(client, alice, bob):
     assert client.post("/dm/new/", {"users": ["p0", "bob"]})["Location"] == room.get_absolute_url()
     too_many = client.post("/dm/new/", {"users": [p.username for p in people]})
     assert too_many.status_code == 400 and "at most 8 people" in too_many.content.decode()
-    assert client.post("/dm/new/", {"users": ["bob"]}).status_code == 400  # one person: not a group
-    assert client.post("/dm/new/", {"users": ["bob", "alice"]}).status_code == 400  # me and one
+    # One person (myself aside) is the conversation between the two of us (the picker's contract).
+    with_bob = direct_conversation_open(user=alice, others=[bob]).get_absolute_url()
+    assert client.post("/dm/new/", {"users": ["bob"]})["Location"] == with_bob
+    assert client.post("/dm/new/", {"users": ["bob", "alice"]})["Location"] == with_bob
     assert client.post("/dm/new/", {"users": ["bob", "nobody"]}).status_code == 404
     eight = client.post("/dm/new/", {"users": [p.username for p in people[:8]]})
-    assert eight.status_code == 303 and Room.objects.filter(kind="direct").count() == 2
+    assert eight.status_code == 303 and Room.objects.filter(kind="direct").count() == 3
+
+
+# --- the people picker (GET /dm/new/) ----------------------------------------------------------
+
+
+def choices(page):
+    """The picker's people, in order, as (username, ticked)."""
+    boxes = re.findall(r'<input type="checkbox" name="users" value="([^"]+)"( checked)?>', page)
+    return [(name, bool(ticked)) for name, ticked in boxes]
+
+
+def picker(client, query="", users=(), **headers):
+    response = client.get("/dm/new/", {"q": query, "users": list(users)}, headers=headers)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.fixture
+def people(alice, bob):
+    """bob, Carol Nguyen, two Sams, someone alice blocked and a closed account."""
+    carol = UserFactory(username="carol", display_name="Carol Nguyen")
+    UserFactory(username="sam1", display_name="Sam")
+    UserFactory(username="sam2", display_name="sam")
+    user_block(blocker=alice, blocked=UserFactory(username="mallory"))
+    UserFactory(username="gone", is_active=False)
+    return carol
+
+
+def test_the_picker_lists_the_people_one_may_message_but_not_me(alice, people):
+    client = logged_in(alice)
+    page = picker(client)
+    assert "<h1>New conversation</h1>" in page and "<title>New conversation · Chat</title>" in page
+    # By shown name; not me, nor whom I blocked, nor a closed account.
+    assert choices(page) == [("bob", False), ("carol", False), ("sam1", False), ("sam2", False)]
+    assert "Carol Nguyen" in page and "(@carol)" not in page
+    assert 'Sam <span class="username">(@sam1)</span>' in page  # two Sams told apart
+    assert 'sam <span class="username">(@sam2)</span>' in page
+    assert 'class="avatar avatar-small' in page
+    assert "4 people." in page
+
+
+def test_the_picker_filters_by_username_and_display_name(alice, people):
+    client = logged_in(alice)
+    assert choices(picker(client, "nguyen")) == [("carol", False)]
+    assert choices(picker(client, "BO")) == [("bob", False)]
+    assert choices(picker(client, "sam")) == [("sam1", False), ("sam2", False)]
+    empty = picker(client, "zed")
+    assert choices(empty) == [] and "No one matches “zed”." in empty
+    assert choices(picker(client, "alice")) == []  # never me
+    assert choices(picker(client, "mallory")) == []
+
+
+def test_picked_people_stay_ticked_and_first_whatever_the_filter(alice, people):
+    client = logged_in(alice)
+    page = picker(client, "carol", users=["sam2", "bob", "alice"])
+    assert choices(page) == [("bob", True), ("sam2", True), ("carol", False)]
+    assert "1 person matches “carol”, 2 picked." in page
+    assert 'value="carol"' in page and 'name="q" value="carol"' in page
+
+
+def test_the_live_filter_gets_the_list_alone_with_its_count(alice, people):
+    client = logged_in(alice)
+    part = picker(client, "sam", users=["bob"], HX_Request="true")
+    assert "<html" not in part and "<form" not in part
+    assert choices(part) == [("bob", True), ("sam1", False), ("sam2", False)]
+    assert '<span id="picker-count" hx-swap-oob="innerHTML">2 people match “sam”, 1 picked.' in part
+
+
+def test_the_picker_lists_fifty_and_says_there_are_more(alice):
+    UserFactory.create_batch(51)
+    page = picker(logged_in(alice))
+    assert len(choices(page)) == 50 and "Only the first 50 are listed" in page
+
+
+def test_the_picker_form_filters_by_get_and_starts_by_post_with_csrf(alice, people):
+    page = picker(logged_in(alice))
+    form = page.split('<form class="people-picker"')[1].split("</form>")[0]
+    assert ' method="get" action="/dm/new/"' in form
+    # The token is the Start button's value: posted with it, never put in a filter's URL.
+    start = re.search(r'<button type="submit" class="picker-start"[^>]*>', form)[0]
+    assert 'formmethod="post"' in start and 'name="csrfmiddlewaretoken" value="' in start
+    assert form.count("csrfmiddlewaretoken") == 1
+    assert form.index('class="secondary picker-filter-button"') < form.index("picker-start")  # Enter filters
+
+
+def test_starting_needs_csrf(alice, people):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert client.post("/dm/new/", {"users": ["bob", "carol"]}).status_code == 403
+    assert not Room.objects.filter(kind="direct").exists()
+
+
+def test_one_person_picked_is_the_same_conversation_as_message(alice, bob):
+    client = logged_in(alice)
+    picked = client.post("/dm/new/", {"users": ["bob"], "q": "bo"})
+    assert picked.status_code == 303
+    assert client.post("/people/bob/message/")["Location"] == picked["Location"]
+    room = Room.objects.get(kind="direct")
+    assert set(room.memberships.values_list("user__username", flat=True)) == {"alice", "bob"}
+    assert logged_in(bob).post("/dm/new/", {"users": ["alice"]})["Location"] == picked["Location"]
+
+
+def test_two_to_eight_people_picked_open_their_group(alice, bob, people):
+    client = logged_in(alice)
+    group = client.post("/dm/new/", {"users": ["carol", "bob"]})
+    room = Room.objects.get(kind="direct")
+    assert group.status_code == 303 and group["Location"] == room.get_absolute_url()
+    assert set(room.memberships.values_list("user__username", flat=True)) == {"alice", "bob", "carol"}
+    assert direct_conversation_open(user=people, others=[alice, bob]) == room
+    eight = [UserFactory(username=f"p{i}").username for i in range(8)]
+    assert client.post("/dm/new/", {"users": eight}).status_code == 303
+    assert Room.objects.get(kind="direct", memberships__user__username="p7").memberships.count() == 9
+
+
+@pytest.mark.parametrize(
+    ("users", "status", "reason", "kept"),
+    [
+        ([], 400, "Pick at least one person to talk to.", []),
+        (["alice"], 400, "Pick at least one person to talk to.", []),
+        ([f"p{i}" for i in range(9)], 400, "at most 8 people besides you", [f"p{i}" for i in range(9)]),
+        (["bob", "nobody"], 404, "No one is called nobody.", ["bob"]),
+        (["bob", "mallory"], 403, "one of you has blocked the other", ["bob", "mallory"]),
+        (["bob", "gone"], 400, "gone cannot be messaged: their account is closed.", ["bob", "gone"]),
+    ],
+)
+def test_a_refused_start_shows_the_picker_again_with_the_reason_and_the_ticks(
+    alice, people, users, status, reason, kept
+):
+    for i in range(9):
+        UserFactory(username=f"p{i}")
+    response = logged_in(alice).post("/dm/new/", {"users": users, "q": "b"})
+    page = response.content.decode()
+    assert response.status_code == status
+    assert '<p class="error picker-error" id="picker-error" role="alert">' in page and reason in page
+    assert [name for name, ticked in choices(page) if ticked] == kept  # by shown name, as listed
+    assert 'name="q" value="b"' in page  # the filter kept too
+    assert not Room.objects.filter(kind="direct").exists()
+
+
+def test_the_picker_is_linked_from_the_sidebar_and_the_home_page(alice):
+    lobby = RoomFactory(name="Lobby")
+    Membership.objects.create(room=lobby, user=alice)
+    client = logged_in(alice)
+    sidebar = client.get(f"/rooms/{lobby.slug}/").content.decode().split('id="my-direct-messages"')[1]
+    button = re.search(
+        r'<a class="icon-button new-conversation" href="/dm/new/"[^>]*>.*?</a>', sidebar, re.S
+    )[0]
+    assert '<span class="visually-hidden">New conversation</span>' in button
+    home = client.get("/").content.decode()
+    assert '<a class="button secondary new-conversation" href="/dm/new/">New conversation</a>' in home
+    assert client.get("/dm/new/").status_code == 200
+    assert Client().get("/dm/new/").status_code == 302  # to the login page
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_pickers_query_count_does_not_grow_with_the_people_listed(
+    alice, htmx, django_assert_max_num_queries
+):
+    client = logged_in(alice)
+    headers = {"HX_Request": "true"} if htmx else {}
+    UserFactory(username="picked1")
+    UserFactory(username="picked2")
+    url = "/dm/new/?users=picked1&users=picked2"
+    few = _page_queries(client, url, **headers)
+    for _ in range(40):
+        UserFactory(avatar="avatars/x")
+    assert len(choices(client.get(url, headers=headers).content.decode())) == 42
+    assert _page_queries(client, url, **headers) == few
+    with django_assert_max_num_queries(4):  # the session, me, the people picked, the people listed
+        client.get(url, headers=headers)
+    with django_assert_max_num_queries(5):  # a refusal reads the people named once more
+        assert client.post("/dm/new/", {"users": ["picked1", "nobody"]}).status_code == 404
 
 
 # --- only its people, on every surface ------------------------------------------------------
@@ -229,11 +404,11 @@ def test_sidebar_lists_conversations_latest_first_with_badges(alice, bob):
     assert '<span class="room-name">bob</span>' in direct_part
 
 
-def _page_queries(client, url):
+def _page_queries(client, url, **headers):
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
+        assert client.get(url, headers=headers).status_code == 200
     return len(queries)
 
 

@@ -51,7 +51,7 @@ def test_directory_lists_everyone_active_with_name_status_and_message_button(ali
     assert "Alice Liddell" in page and "🌷 In Wonderland" in page
     assert 'action="/people/bob/message/"' in page and 'name="csrfmiddlewaretoken"' in page
     assert 'action="/people/alice/message/"' not in page  # not for myself
-    assert f'data-presence="{bob.pk}" data-online="no"' in page
+    assert f'data-presence="{bob.pk}" data-state="no"' in page
 
 
 def test_directory_needs_login(client):
@@ -164,7 +164,7 @@ def test_profile_shows_name_status_local_time_and_buttons(alice, bob):
     assert re.search(r"Local time <time datetime=\"[^\"]+\+09:00\">\d\d:\d\d</time> \(Asia/Tokyo\)", page)
     assert 'action="/people/alice/message/"' in page
     assert 'action="/people/alice/block/"' in page and ">Block<" in page
-    assert f'data-presence="{alice.pk}" data-online="no"' in page
+    assert f'data-presence="{alice.pk}" data-state="no"' in page
     user_block(blocker=bob, blocked=alice)
     page = logged_in(bob).get("/people/alice/").content.decode()
     assert 'action="/people/alice/unblock/"' in page and ">Unblock<" in page
@@ -204,7 +204,7 @@ def test_member_list_links_names_to_their_pages(alice, bob):
     MembershipFactory(room=lobby, user=bob)
     page = logged_in(alice).get(f"/rooms/{lobby.slug}/").content.decode()
     assert 'href="/people/bob/"' in page and 'href="/people/"' in page
-    assert f'data-presence="{bob.pk}" data-online="no"' in page
+    assert f'data-presence="{bob.pk}" data-state="no"' in page
 
 
 def test_sidebar_direct_messages_carry_the_other_persons_dot(alice, bob):
@@ -213,7 +213,7 @@ def test_sidebar_direct_messages_carry_the_other_persons_dot(alice, bob):
     direct_conversation_open(user=alice, others=[bob])
     page = logged_in(alice).get(f"/rooms/{lobby.slug}/").content.decode()
     direct_part = page.split('id="my-direct-messages"')[1]
-    assert f'data-presence="{bob.pk}" data-online="no"' in direct_part
+    assert f'data-presence="{bob.pk}" data-state="no"' in direct_part
 
 
 # --- online, over real sockets ----------------------------------------------------------
@@ -255,8 +255,8 @@ async def test_online_while_a_socket_is_open_and_offline_once_it_closes(path):
         assert (await socket.connect(timeout=10))[0]
     await eventually(lambda: online_answer(client, ann, ben), {ben.pk})
     page = (await client.get("/people/")).content.decode()
-    assert f'data-presence="{ben.pk}" data-online="yes"' in page and "online: " in page
-    assert f'data-presence="{ann.pk}" data-online="no"' in page
+    assert f'data-presence="{ben.pk}" data-state="yes"' in page and "online: " in page
+    assert f'data-presence="{ann.pk}" data-state="no"' in page
     await socket.disconnect()
     await eventually(lambda: online_answer(client, ann, ben), set())
 

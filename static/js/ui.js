@@ -285,8 +285,8 @@
 
   function showDot(dot) {
     var on = presenceKnown.get(dot.dataset.presence);
-    if (on === undefined || dot.dataset.online === (on ? "yes" : "no")) return;
-    dot.dataset.online = on ? "yes" : "no";
+    if (on === undefined || dot.dataset.state === (on ? "yes" : "no")) return;
+    dot.dataset.state = on ? "yes" : "no";
     var words = dot.querySelector(".presence-words");
     if (words) words.textContent = on ? "online: " : "offline: ";
   }
@@ -314,9 +314,9 @@
 
   document.addEventListener("htmx:load", function (event) {
     var unknown = dots(event.detail.elt).filter(function (dot) {
-      if (dot.dataset.online) presenceKnown.set(dot.dataset.presence, dot.dataset.online === "yes");
+      if (dot.dataset.state) presenceKnown.set(dot.dataset.presence, dot.dataset.state === "yes");
       else showDot(dot);
-      return !dot.dataset.online;
+      return !dot.dataset.state;
     });
     if (unknown.length && !presenceSoon) {
       presenceSoon = setTimeout(function () { presenceSoon = null; askPresence(); }, 1000);

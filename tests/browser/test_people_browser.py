@@ -45,13 +45,13 @@ def test_find_a_person_open_their_page_message_them_and_see_them_online(people_s
 
     people = ann_tabs.open("/people/")
     expect(people.locator(".person-card")).to_have_count(3)
-    expect(dot(people, ben)).to_have_attribute("data-online", "no")
+    expect(dot(people, ben)).to_have_attribute("data-state", "no")
     assert people.evaluate(AXE_PROBLEMS) == []
 
     # Ben opens a page: his dot turns on in Ann's directory, without a reload.
     ben_page = ben_tabs.open(f"/rooms/{lobby.slug}/")
     room_socket_open(ben_page)
-    expect(dot(people, ben)).to_have_attribute("data-online", "yes")
+    expect(dot(people, ben)).to_have_attribute("data-state", "yes")
     expect(dot(people, ben)).to_contain_text("online")
 
     # Search as one types (htmx), by display name.
@@ -64,7 +64,7 @@ def test_find_a_person_open_their_page_message_them_and_see_them_online(people_s
     expect(people).to_have_url(re.compile(r"/people/ben/$"))
     expect(people.get_by_role("heading", level=1)).to_contain_text("Benjamin Bloom")
     expect(people.locator("#shared-rooms-title + ul")).to_contain_text("Lobby")
-    expect(dot(people, ben)).to_have_attribute("data-online", "yes")
+    expect(dot(people, ben)).to_have_attribute("data-state", "yes")
     assert people.evaluate(AXE_PROBLEMS) == []
     assert fits_phone(people)
     people.set_viewport_size({"width": 1280, "height": 800})
@@ -81,16 +81,16 @@ def test_find_a_person_open_their_page_message_them_and_see_them_online(people_s
     expect(people.locator("#messages")).to_contain_text("hi ann")
     # In the conversation's member list, Ben's dot is on; Ann's sidebar shows it too.
     expect(people.locator(f'#member-roll li[data-user="{ben.pk}"] .presence-dot')).to_have_attribute(
-        "data-online", "yes"
+        "data-state", "yes"
     )
     expect(people.locator(f'#my-direct-links a[data-room="{dm.slug}"] .presence-dot')).to_have_attribute(
-        "data-online", "yes"
+        "data-state", "yes"
     )
 
     # Ben closes his pages: his dot turns off on Ann's page.
     ben_tabs.context.close()
     expect(people.locator(f'#member-roll li[data-user="{ben.pk}"] .presence-dot')).to_have_attribute(
-        "data-online", "no", timeout=15_000
+        "data-state", "no", timeout=15_000
     )
     expect(people.locator(f'#member-roll li[data-user="{ben.pk}"] .presence-dot')).to_contain_text("offline")
     assert ann_tabs.problems == [] and ben_tabs.problems == []

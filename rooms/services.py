@@ -383,6 +383,13 @@ def direct_block_between(*, user, others):
     ).exists()
 
 
+def direct_size_check(others_count):
+    """A conversation has at most DIRECT_MAX_OTHERS people besides me (pickers check
+    this before reading that many people)."""
+    if others_count > DIRECT_MAX_OTHERS:
+        raise RoomError(f"A conversation can have at most {DIRECT_MAX_OTHERS} people besides you.")
+
+
 def direct_conversation_open(*, user, others):
     """The direct conversation of `user` with `others` (1 to 8 people), created the
     first time: the same people always get the same room, two clicks at once
@@ -392,8 +399,7 @@ def direct_conversation_open(*, user, others):
     others = {other.pk: other for other in others if other.pk != user.pk}
     if not others:
         raise RoomError("A conversation needs someone besides you.")
-    if len(others) > DIRECT_MAX_OTHERS:
-        raise RoomError(f"A conversation can have at most {DIRECT_MAX_OTHERS} people besides you.")
+    direct_size_check(len(others))
     inactive = sorted(other.username for other in others.values() if not other.is_active)
     if inactive:
         raise RoomError(f"{', '.join(inactive)} cannot be messaged: their account is closed.")

@@ -20,6 +20,7 @@ from rooms.services import (
     InvitationGone,
     RoomError,
     direct_conversation_open,
+    direct_size_check,
     invitation_accept,
     room_create,
 )
@@ -154,8 +155,7 @@ class PersonUnknown(RoomError):
 def _picked_people(names, *, user):
     if not names:
         raise RoomError("Pick at least one person to talk to.")
-    if len(names) > DIRECT_MAX_OTHERS:  # refused before reading that many rows
-        raise RoomError(f"A conversation can have at most {DIRECT_MAX_OTHERS} people besides you.")
+    direct_size_check(len(names))  # refused before reading that many rows
     people = person_list_named(usernames=names, exclude=user)
     unknown = sorted(set(names) - {person.username for person in people})
     if unknown:

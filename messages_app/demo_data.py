@@ -1,11 +1,12 @@
 """The demo world that `make run` seeds (seed_demo) and the README's screenshots show.
 
-Five people of a small team, three public rooms and a private one, and conversation in
-each from five days ago until today. Written as scripts, to read like a chat: each day
-is a list of `(clock time, username, text)` lines, and a line that ends with EDITED was
-edited shortly after it was sent. A past day is dated `days_ago` days before today at
-its clock times; today's lines keep their spacing but end `ends_minutes_ago` before now,
-so that today's conversation is always in the past, whatever the time of day.
+Five people of a small team, three public rooms and a private one, two one-to-one
+conversations and a group conversation, and talk in each from days ago until today.
+Written as scripts, to read like a chat: each day is a list of `(clock time, username,
+text)` lines, and a line that ends with EDITED was edited shortly after it was sent. A
+past day is dated `days_ago` days before today at its clock times; today's lines keep
+their spacing but end `ends_minutes_ago` before now, so that today's conversation is
+always in the past, whatever the time of day.
 
 `unread` says who has read a room to its end, where the natural default does not
 hold: each member has read up to their own last message in the room.
@@ -44,6 +45,14 @@ class DemoRoom(NamedTuple):
     days: list
     is_private: bool = False
     unread: dict = {}  # username -> READ_ALL
+
+
+class DemoConversation(NamedTuple):
+    """A direct conversation: `people[0]` opens it with the others."""
+
+    people: list
+    days: list
+    unread: dict = {}
 
 
 LOBBY = DemoRoom(
@@ -491,3 +500,79 @@ TEAM = DemoRoom(
 )
 
 ROOMS = [LOBBY, DESIGN, RANDOM, TEAM]
+
+ALICE_BOB = DemoConversation(
+    people=["bob", "alice"],
+    unread={"alice": READ_ALL},
+    days=[
+        Day(
+            2,
+            [
+                ("18:10", "bob", "Quick one before the weekend: can you be my backup on call tomorrow?"),
+                ("18:12", "alice", "Sure. Same pager rota as last time?"),
+                ("18:13", "bob", "Yes, I'll page you only if the deploy goes sideways."),
+                ("18:14", "alice", "Deal 👍"),
+            ],
+        ),
+        Day(
+            0,
+            ends_minutes_ago=35,
+            lines=[
+                ("08:20", "bob", "Deploy checklist is open in the wiki, in case you want to follow along."),
+                ("08:22", "alice", "Following. Ping me if anything looks odd."),
+                ("08:52", "bob", "All green, you can stand down. Thanks for covering!"),
+                ("08:53", "alice", "Anytime 🙂"),
+            ],
+        ),
+    ],
+)
+
+ALICE_CAROL = DemoConversation(
+    people=["carol", "alice"],
+    days=[
+        Day(
+            1,
+            [
+                ("17:20", "carol", "Got a minute tomorrow to look at the new palette with me?"),
+                ("17:25", "alice", "Yes, mid-morning works. Send me the link?"),
+                ("17:26", "carol", "It's on the Colours page of the design file."),
+            ],
+        ),
+        Day(
+            0,
+            ends_minutes_ago=2,
+            lines=[
+                ("10:41", "carol", "I pushed the dark theme colours too, same page."),
+                ("10:43", "carol", "No rush: whenever you have five minutes 🙏"),
+            ],
+        ),
+    ],
+)
+
+GAME_NIGHT = DemoConversation(
+    people=["bob", "alice", "carol", "dave"],
+    days=[
+        Day(
+            2,
+            [
+                ("19:02", "bob", "Made us a group for game night so Random stays random."),
+                ("19:04", "carol", "Good call. Tuesday at 7 still?"),
+                ("19:05", "dave", "Tuesday at 7 👍"),
+                ("19:09", "alice", "I'll bring snacks. Any allergies?"),
+                ("19:12", "dave", "No nuts for me, please."),
+                ("19:13", "alice", "Noted: no nuts."),
+            ],
+        ),
+        Day(
+            0,
+            ends_minutes_ago=45,
+            lines=[
+                ("09:10", "carol", "Azul is in my bag already."),
+                ("09:14", "dave", "I booked the big meeting room until 10 pm."),
+                ("09:15", "bob", "Perfect. See you all there 🎲"),
+            ],
+        ),
+    ],
+)
+
+CONVERSATIONS = [ALICE_BOB, ALICE_CAROL, GAME_NIGHT]

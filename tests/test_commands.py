@@ -40,12 +40,17 @@ def test_seed_demo_creates_users_rooms_and_history_once(capsys):
     call_command("seed_demo")
     output = capsys.readouterr().out
     assert "username alice" in output and "password" in output
-    assert set(Room.objects.values_list("slug", "is_private")) == {
+    assert set(Room.objects.exclude(kind=Room.Kind.DIRECT).values_list("slug", "is_private")) == {
         ("lobby", False),
         ("design", False),
         ("random", False),
         ("team", True),
     }
+    assert sorted(conversation_people(room) for room in Room.objects.filter(kind=Room.Kind.DIRECT)) == [
+        ["alice", "bob"],
+        ["alice", "bob", "carol", "dave"],
+        ["alice", "carol"],
+    ]
     assert Message.objects.filter(room__slug="lobby").count() >= 5
     seeded = world_counts()
 
@@ -53,6 +58,10 @@ def test_seed_demo_creates_users_rooms_and_history_once(capsys):
     assert world_counts() == seeded
     assert get_user_model().objects.count() == len(demo_data.PEOPLE)
     assert "no demo data added" in capsys.readouterr().out
+
+
+def conversation_people(room):
+    return sorted(room.memberships.values_list("user__username", flat=True))
 
 
 def world_counts():
@@ -65,7 +74,7 @@ def world_counts():
 def test_seed_demo_writes_days_of_history_in_bulk(django_assert_max_num_queries):
     # Rooms and members go through the services, messages in one insert per room: a
     # message at a time would take hundreds more.
-    with django_assert_max_num_queries(120):
+    with django_assert_max_num_queries(170):
         call_command("seed_demo", stdout=StringIO())
     messages = list(Message.objects.order_by("room_id", "id"))
     assert len(messages) >= 200
@@ -79,14 +88,15 @@ def test_seed_demo_writes_days_of_history_in_bulk(django_assert_max_num_queries)
 @pytest.mark.parametrize("clock", ["00:05", "02:24", "09:00", "15:30", "23:59"])
 def test_seed_demo_timeline_is_in_order_in_the_past_and_today_after_midnight(clock):
     now = timezone.make_aware(datetime.combine(date(2026, 12, 7), time.fromisoformat(clock)))
-    for room in demo_data.ROOMS:
+    for room in [*demo_data.ROOMS, *demo_data.CONVERSATIONS]:
         times = Command()._timeline(room, now)
         assert all(earlier < later for earlier, later in pairwise(times))
         assert times[-1] < now
         today = times[-len(room.days[-1].lines) :]
         if now.hour >= 1:  # not squeezed into minutes: today's talk starts after midnight
             assert timezone.localdate(today[0]) == timezone.localdate(now)
-        assert timezone.localdate(times[0]) == timezone.localdate(now) - timedelta(days=5)
+        first_day = timezone.localdate(now) - timedelta(days=room.days[0].days_ago)
+        assert timezone.localdate(times[0]) == first_day
 
 
 def test_seed_demo_renders_mentions_and_edits_as_the_services_do():
@@ -117,7 +127,7 @@ def test_seed_demo_renders_mentions_and_edits_as_the_services_do():
 
 def test_seed_demo_private_room_is_for_its_members_only():
     call_command("seed_demo", stdout=StringIO())
-    team = Room.objects.get(is_private=True)
+    team = Room.objects.get(kind=Room.Kind.PRIVATE)
     members = set(team.memberships.values_list("user__username", flat=True))
     assert members == {"alice", "bob", "erin"}
     assert team.messages.count() >= 20
@@ -129,9 +139,21 @@ def test_seed_demo_leaves_the_demo_login_with_natural_unread_rooms():
     call_command("seed_demo", stdout=StringIO())
     alice = get_user_model().objects.get(username=demo_data.LOGIN)
     rooms = {
-        m.room.slug: (m.unread_count, m.has_unread_mention) for m in membership_list_for_user(user=alice)
+        m.room.name if m.room.kind != Room.Kind.DIRECT else " + ".join(conversation_people(m.room)): (
+            m.unread_count,
+            m.has_unread_mention,
+        )
+        for m in membership_list_for_user(user=alice)
     }
-    assert rooms == {"design": (2, True), "lobby": (0, False), "random": (12, False), "team": (0, False)}
+    assert rooms == {
+        "Design": (2, True),
+        "Lobby": (0, False),
+        "Random": (12, False),
+        "Team": (0, False),
+        "alice + bob": (0, False),
+        "alice + carol": (3, False),
+        "alice + bob + carol + dave": (3, False),
+    }
 
 
 def test_the_readmes_demo_logins_work(client):

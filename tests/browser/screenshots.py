@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from messages_app import demo_data
 from rooms.models import Room
+from rooms.services import direct_key
 from tests.browser.helpers import as_server_code, logged_in_context
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +31,8 @@ def demo_world():
     """What `make run` shows a newcomer: seed_demo's people, rooms and conversation."""
     call_command("seed_demo", stdout=StringIO())
     people = {user.username: user for user in get_user_model().objects.all()}
-    return people, Room.objects.get(slug="lobby")
+    group = Room.objects.get(direct_key=direct_key(people[name].pk for name in demo_data.GAME_NIGHT.people))
+    return people, Room.objects.get(slug="lobby"), group
 
 
 def shoot(page, name):
@@ -40,7 +42,7 @@ def shoot(page, name):
 
 
 def test_screenshots(asgi_server, new_context):
-    people, lobby = as_server_code(demo_world)
+    people, lobby, group = as_server_code(demo_world)
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     # Someone else has the room open: the member list shows who is here now.
     bob_page = logged_in_context(new_context, asgi_server, people["bob"]).new_page()
@@ -62,6 +64,11 @@ def test_screenshots(asgi_server, new_context):
             page.goto("/search/?q=screenshots")
             expect(page.locator(".search-result").first).to_be_visible()
             shoot(page, f"search-{suffix}")
+            page.goto(f"/rooms/{group.slug}/")
+            expect(page.locator('#room[data-socket="open"]')).to_have_count(1)
+            shoot(page, f"conversation-{suffix}")
+            page.goto("/people/")
+            shoot(page, f"people-{suffix}")
             page.context.close()
 
             page = new_context(base_url=asgi_server.url, **options).new_page()

@@ -10,7 +10,7 @@ from messages_app import demo_data
 from messages_app.models import Message
 from messages_app.services import message_import
 from rooms.models import Membership, Room
-from rooms.services import room_create, room_join
+from rooms.services import direct_conversation_open, room_create, room_join
 
 EDIT_DELAY = timedelta(minutes=2)  # an edited demo message was corrected this long after
 MIN_GAP = timedelta(seconds=10)  # between two messages of a room, whatever the clock says
@@ -29,6 +29,8 @@ class Command(BaseCommand):
             people = self._create_people(User, now)
             for room in demo_data.ROOMS:
                 self._create_room(room, people, now)
+            for conversation in demo_data.CONVERSATIONS:
+                self._create_conversation(conversation, people, now)
         self.stdout.write(self.style.SUCCESS("Demo data created. Log in as any of:"))
         for username, *_ in demo_data.PEOPLE:
             self.stdout.write(f"  username {username:<6} password {demo_data.PASSWORD}")
@@ -55,7 +57,6 @@ class Command(BaseCommand):
 
     def _create_room(self, spec, people, now):
         times = self._timeline(spec, now)
-        created = times[0] - timedelta(hours=1)
         room = room_create(
             name=spec.name, topic=spec.topic, is_private=spec.is_private, created_by=people[spec.owner]
         )
@@ -64,7 +65,16 @@ class Command(BaseCommand):
                 Membership.objects.create(room=room, user=people[name])
             else:
                 room_join(room=room, user=people[name])
+        self._write_history(room, spec, people, times)
+
+    def _create_conversation(self, spec, people, now):
+        opener, *others = (people[name] for name in spec.people)
+        room = direct_conversation_open(user=opener, others=others)
+        self._write_history(room, spec, people, self._timeline(spec, now))
+
+    def _write_history(self, room, spec, people, times):
         # The room and its members predate its history.
+        created = times[0] - timedelta(hours=1)
         Room.objects.filter(pk=room.pk).update(created_at=created)
         Membership.objects.filter(room=room).update(joined_at=created)
         messages = message_import(room=room, messages=self._messages(spec, people, times))

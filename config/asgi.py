@@ -15,6 +15,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.backends import backend_summary  # noqa: E402
+from config.body_limit import BodySizeLimit  # noqa: E402
 from messages_app.routing import websocket_urlpatterns  # noqa: E402
 
 # Python's cycle collector, at its default thresholds (700, 10, 10), ran a full
@@ -30,7 +31,7 @@ for line in backend_summary():
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodySizeLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "accounts",
     "rooms",
     "messages_app",
+    "attachments",
 ]
 
 MIDDLEWARE = [
@@ -247,6 +248,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # A file above this goes to a temporary file on disk while its request is read.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# Files shared in messages (attachments/): the largest file, files per message, and
+# files per user per window ("<count>/<seconds>").
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024))
+ATTACHMENT_MAX_FILES = 10
+ATTACHMENT_RATE = tuple(int(part) for part in os.environ.get("ATTACHMENT_RATE", "60/600").split("/"))
+# A request larger than this is refused before its body is read (config/asgi.py).
+REQUEST_MAX_BYTES = ATTACHMENT_MAX_BYTES * ATTACHMENT_MAX_FILES + 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 # --- Chat rules -------------------------------------------------------------

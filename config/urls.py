@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
+    path("", include("attachments.urls")),
     path("", include("rooms.urls")),
     path("", include("messages_app.urls")),
 ]

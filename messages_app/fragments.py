@@ -15,6 +15,7 @@ from django.core.cache import caches
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
 
+from messages_app.parts import parts_prefetch
 from messages_app.selectors import message_mention_names
 
 TEMPLATE = "messages_app/partials/message.html"
@@ -45,6 +46,7 @@ def message_fragments(messages, *, room, highlight_id=None):
     keys = [_key(message, room=room, highlight_id=highlight_id, version=version) for message in messages]
     known = cache.get_many(keys)
     rendered = {}
+    parts_prefetch([message for message, key in zip(messages, keys, strict=True) if key not in known])
     for message, key in zip(messages, keys, strict=True):
         if key not in known:
             context = {"message": message, "room": room, "highlight_id": highlight_id}

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from messages_app import search
 from messages_app.models import Message, ModerationAction
+from messages_app.parts import parts_prefetch
 from messages_app.text import without_control_characters
 from rooms.models import Membership, Room
 from rooms.selectors import direct_others_attach, room_list_readable
@@ -260,7 +261,9 @@ def message_list_changed_since(*, room, since, limit=CATCH_UP_LIMIT):
     """Messages of the room edited, deleted or restored since `since` (a little
     earlier, to be safe), oldest change first."""
     changed = _room_messages(room).filter(changed_at__gte=since - CHANGES_OVERLAP).order_by("changed_at")
-    return [message_run_alone(message) for message in message_with_previous(changed)[:limit]]
+    messages = [message_run_alone(message) for message in message_with_previous(changed)[:limit]]
+    parts_prefetch(messages)  # rendered one by one (as replacements), not from the cache
+    return messages
 
 
 def ban_reason_get(*, room, user):

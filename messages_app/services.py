@@ -13,6 +13,7 @@ from accounts.models import Block
 from messages_app.broadcast import message_broadcast, message_update_broadcast, user_read_broadcast
 from messages_app.models import Message, ModerationAction, Report
 from messages_app.moderation import ModerationRefused, member_ban, moderator_membership, record_action
+from messages_app.parts import parts_discard, parts_known_empty, parts_prepare, parts_save
 from messages_app.ratelimit import send_wait_seconds
 from messages_app.selectors import message_runs
 from messages_app.signals import message_deleted, message_edited, message_posted, message_signal_send
@@ -77,11 +78,11 @@ def _check_not_muted(membership):
         raise MessageRejected(f"You are muted until {until}.")
 
 
-def _clean_body(body):
+def _clean_body(body, *, may_be_empty=False):
     if not isinstance(body, str):
         raise MessageRejected("A message must be text.")
     body = without_control_characters(body).strip()
-    if not body:
+    if not body and not may_be_empty:
         raise MessageRejected("Write something before sending.")
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
     if len(body) > limit:
@@ -154,12 +155,14 @@ def _not_blocking(mentioned_ids, *, author):
     return [user_id for user_id in mentioned_ids if user_id not in blockers]
 
 
-def message_post(*, room, author, body, client_id=None):
+def message_post(*, room, author, body, client_id=None, files=None):
     """Save a member's message and announce it to the room once it is committed.
 
     `client_id` (a UUID chosen by the sender's page) makes a retried send return
-    the message it already created instead of posting it twice."""
-    body = _clean_body(body)
+    the message it already created instead of posting it twice. `files` (uploaded
+    files) go to the parts that apps above add to messages (parts.py): a message
+    with files may have no text."""
+    body = _clean_body(body, may_be_empty=bool(files))
     existing = _message_sent_before(room=room, author=author, client_id=client_id) if client_id else None
     if existing is not None:
         return existing
@@ -169,21 +172,32 @@ def message_post(*, room, author, body, client_id=None):
     _check_not_muted(membership)
     _check_slow_mode(membership)
     _check_rate_limit(room=room, author=author)
+    prepared = parts_prepare(files, room=room, author=author) if files else []
+    if not body and not prepared:
+        raise MessageRejected("Write something before sending.")
     try:
-        message = _save_new_message(room=room, author=author, body=body, client_id=client_id)
+        message = _save_new_message(room=room, author=author, body=body, client_id=client_id, parts=prepared)
     except IntegrityError:  # the same send, retried concurrently, won the race
+        parts_discard(prepared)
         return _message_sent_before(room=room, author=author, client_id=client_id)
+    except BaseException:
+        parts_discard(prepared)
+        raise
     logger.info("message posted room=%s user=%s id=%s", room.slug, author.username, message.pk)
     return message
 
 
 @transaction.atomic
-def _save_new_message(*, room, author, body, client_id):
+def _save_new_message(*, room, author, body, client_id, parts=()):
     message = Message(room=room, author=author, body=body, client_id=client_id)
     mentioned_ids = _not_blocking(_render(message, room=room), author=author)
     message.save()
     if mentioned_ids:  # a new message has none yet: no query to find that out
         message.mentions.add(*mentioned_ids)
+    if parts:
+        parts_save(parts, message=message)
+    else:
+        parts_known_empty(message)
     # Pages compare this with the newest message they show: a mismatch means a
     # missed frame, and they catch up.
     earlier = Message.objects.filter(room=room, id__lt=message.pk).order_by("-id")
@@ -292,6 +306,14 @@ def message_delete(*, room, user, message_id, source=Source.PAGE, reason=""):
             reason=reason,
         )
     return message
+
+
+def message_refresh(message):
+    """Something a message shows besides its text changed (a part: apps above remove
+    one of its files): every page, and the history caches, show it anew."""
+    message.changed_at = timezone.now()
+    message.save(update_fields=["changed_at"])
+    transaction.on_commit(lambda: message_update_broadcast(message))
 
 
 def _mark_deleted(message, *, by):

@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -64,12 +64,20 @@ def _changes_context(request, access):
 
 
 def _post_message(request, access):
+    """A plain form post (no JavaScript) answers with the room page; the page's own
+    upload of files (htmx-like, with HX-Request) with no content, or the refusal as
+    the composer's error fragment (200: a 4xx would be a console error)."""
     body = request.POST.get("body", "")
     try:
         client_id = parse_client_id(request.POST.get("client_id"))
-        message_post(room=access.room, author=request.user, body=body, client_id=client_id)
+        files = request.FILES.getlist("file")
+        message_post(room=access.room, author=request.user, body=body, client_id=client_id, files=files)
     except (FrameError, MessageRejected) as refusal:
+        if request.htmx:
+            return render(request, "messages_app/partials/composer_errors.html", {"error": str(refusal)})
         return render_room_page(request, access, status=400, draft=body, error=str(refusal))
+    if request.htmx:
+        return HttpResponse(status=204)
     return see_other(access.room.get_absolute_url())
 
 

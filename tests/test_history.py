@@ -25,9 +25,10 @@ from tests.factories import MembershipFactory, MessageFactory, RoomFactory
 pytestmark = pytest.mark.django_db
 
 BODY_HTML = render_message_html("a message from the archive")
-# Session, user, room, membership, messages (+ the room page's own context).
-HISTORY_PAGE_MAX_QUERIES = 5
-ROOM_PAGE_MAX_QUERIES = 10
+# Session, user, room, membership, messages, their files (attachments, for the messages
+# not in the fragment cache) (+ the room page's own context).
+HISTORY_PAGE_MAX_QUERIES = 6
+ROOM_PAGE_MAX_QUERIES = 11
 
 
 def bulk_messages(room, author, count, *, start=None, step=timedelta(minutes=1), batch_size=5000):

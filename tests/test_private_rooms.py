@@ -21,7 +21,9 @@ import re
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 
+from attachments.models import Attachment
 from messages_app.services import message_edit, message_post
 from rooms.models import Membership, Room
 from rooms.services import invitation_create, invitation_revoke, room_invite, room_leave
@@ -56,6 +58,8 @@ def create_vault():
     MembershipFactory(room=vault, user=keeper, role=OWNER)
     MembershipFactory(room=vault, user=cracker, role=MODERATOR)
     message = message_post(room=vault, author=keeper, body=f"the combination is {SECRET_CODE} @safecracker")
+    plan = SimpleUploadedFile(f"{SECRET_CODE}.pdf", b"%PDF-1.4\n%%EOF\n")  # its name is a secret too
+    message_post(room=vault, author=cracker, body="the floor plan", files=[plan])
     reply = message_post(room=vault, author=cracker, body="combination noted")
     message_edit(room=vault, user=cracker, message_id=reply.pk, body="combination noted, vaultkeeper")
     invitation_create(room=vault, created_by=keeper)
@@ -150,6 +154,7 @@ def global_values(room, dead_link):
         "key": "set-1-key",
         "url": "nowhere/",
         "username": "nobody-by-this-name",  # people/<username>/...
+        "pk": Attachment.objects.get(room=room).pk,  # attachments/<pk>/...: the vault's file
     }
 
 

@@ -23,6 +23,7 @@ from allauth.account.models import EmailAddress
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from config.security import CONTENT_SECURITY_POLICY
@@ -51,6 +52,9 @@ class World:
         MembershipFactory(room=self.room, user=self.bob)
         self.message = message_post(room=self.room, author=self.owner, body="hello")
         self.bob_message = message_post(room=self.room, author=self.bob, body="hi")
+        self.file_message = message_post(
+            room=self.room, author=self.bob, body="a file", files=[SimpleUploadedFile("notes.txt", b"notes")]
+        )
         self.invitation = invitation_create(room=self.room, created_by=self.owner)
         report_create(room=self.room, reporter=self.owner, message_id=self.bob_message.pk, reason="spam")
         ModerationAction.objects.create(
@@ -62,6 +66,8 @@ class World:
     def values(self, route):
         """A value for each parameter of the route, naming objects of this world."""
         pk = self.invitation.pk if "invitations/" in route.route else self.message.pk
+        if route.route.startswith("attachments/"):
+            pk = self.file_message.attachments.get().pk
         return {
             "slug": self.room.slug,
             "pk": pk,
@@ -72,7 +78,8 @@ class World:
             "content_type_id": ContentType.objects.get_for_model(Room).pk,
             "id": self.bob.pk,
             "app_label": "rooms",
-            "name": "theme",  # accounts/urls.py: preferences/<name>/
+            # accounts/urls.py: preferences/<name>/; attachments/<pk>/<name>: the file's name
+            "name": "notes.txt" if route.route.startswith("attachments/") else "theme",
             "uidb36": "1",
             "key": "set-1-key",
             "url": "nowhere/",

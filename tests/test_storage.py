@@ -23,12 +23,14 @@ from storages.backends.s3 import S3Storage
 
 from accounts import services
 from accounts.models import AVATAR_SIZES, avatar_file_name
+from config.security import CONTENT_SECURITY_POLICY
 from config.stored_files import content_disposition, stored_file_delete, stored_file_response
 from tests.factories import UserFactory
 from tests.test_settings import run_manage
 
 pytestmark = pytest.mark.django_db
 
+FILESYSTEM = "django.core.files.storage.FileSystemStorage"
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
 
@@ -315,6 +317,18 @@ def test_stored_file_delete_removes_the_object_and_survives_an_outage(s3_storage
     storage = S3Storage(**{**options, "endpoint_url": "http://127.0.0.1:9", "client_config": unreachable})
     assert stored_file_delete("files/y.txt", storage=storage) is False
     assert "Could not delete stored file files/y.txt" in caplog.text
+
+
+def test_pages_allow_images_from_the_object_store_and_only_then(client, s3_storage, settings):
+    client.force_login(UserFactory())
+    policy = client.get("/accounts/profile/")["Content-Security-Policy"]
+    origin = s3_storage.server.endpoint_url
+    assert f"img-src 'self' data: {origin};" in policy and f"media-src 'self' {origin}" in policy
+    assert "script-src 'self';" in policy  # nothing else loosened
+
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": FILESYSTEM}}
+    assert client.get("/accounts/profile/")["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert origin not in CONTENT_SECURITY_POLICY
 
 
 # --- A server process on S3 (what the browser tests run) ------------------------------

@@ -254,6 +254,8 @@ def s3_storage(bucket, *, endpoint_url=None, region=None, access_key=None, secre
     no ACL is sent, so the bucket's default (owner only) applies; URLs are signed and
     short-lived; a name is never overwritten (a new upload with a taken name gets a
     suffix). Also used by the tests' S3 server (tests/s3_server.py)."""
+    from botocore.config import Config  # only with a bucket: boto3 stays unloaded otherwise
+
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -266,10 +268,17 @@ def s3_storage(bucket, *, endpoint_url=None, region=None, access_key=None, secre
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": STORAGE_URL_EXPIRES,
-            # Signature v4: the expiry is in the URL (X-Amz-Expires) and capped at 7 days.
-            "signature_version": "s3v4",
-            "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or None,
             "file_overwrite": False,
+            "client_config": Config(
+                # Signature v4: the expiry is in the URL (X-Amz-Expires), at most 7 days.
+                signature_version="s3v4",
+                # "path" for stores without a DNS name per bucket (MinIO and the like).
+                s3={"addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or None},
+                # A store that does not answer fails the request in seconds, not minutes.
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
         },
     }
 

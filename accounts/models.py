@@ -1,7 +1,9 @@
+import posixpath
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.files.storage import default_storage
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 # The sizes accounts/images.py makes of every avatar: 64 px for the 36 px circles of
@@ -33,8 +35,12 @@ class User(AbstractUser):
         return self.display_name or self.username
 
     def avatar_url(self, size):
-        """The URL of the avatar at one of AVATAR_SIZES ("" without an avatar)."""
-        return default_storage.url(avatar_file_name(self.avatar, size)) if self.avatar else ""
+        """The URL of the avatar at one of AVATAR_SIZES ("" without an avatar): always
+        the app's own (accounts.views.avatar_file), never the storage's, because pages
+        and cached message fragments outlive an object store's signed URLs."""
+        if not self.avatar:
+            return ""
+        return reverse("avatar_file", args=[posixpath.basename(avatar_file_name(self.avatar, size))])
 
 
 def avatar_file_name(stem, size):

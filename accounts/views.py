@@ -12,9 +12,8 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,6 +24,7 @@ from accounts.forms import STATUS_EMOJI_SUGGESTIONS, ProfileForm
 from accounts.models import AVATAR_SIZES
 from accounts.selectors import local_time
 from accounts.services import user_block, user_unblock
+from config.stored_files import stored_file_response
 
 # Name -> the values it may take, and the partial that shows it (swapped in by htmx).
 PREFERENCES = {
@@ -115,27 +115,27 @@ def _profile_save(user, form):
 
 
 AVATAR_FILE = re.compile(r"\d+-[0-9a-f]{32}-(\d+)\.webp")  # as avatar_set names them
+AVATAR_MAX_AGE = 365 * 24 * 3600
 
 
 @require_GET
 def avatar_file(request, name):
-    """An avatar file from the default storage, when that storage is the local disk
-    (MEDIA_ROOT; an object store serves its own URLs). Whitenoise serves static files
-    only, and there is no web server in front: Django serves these few KB itself. Their
-    names are random and never reused (a new avatar is a new name), so browsers may
-    keep them for a year without asking again. Only names that avatar_set makes are
-    looked up: nothing else of the storage can be reached through this URL."""
+    """An avatar file. Pages always link here (User.avatar_url), whatever the storage:
+    from the local disk the app streams it, from an object store it redirects to a
+    signed URL (config/stored_files.py). Names are random and never reused (a new
+    avatar is a new name), so browsers may keep the file for a year without asking
+    again. Only names that avatar_set makes are looked up: nothing else of the
+    storage can be reached through this URL."""
     match = AVATAR_FILE.fullmatch(name)
     if not match or int(match.group(1)) not in AVATAR_SIZES:
         raise Http404("No such avatar.")
-    path = f"{services.AVATAR_DIRECTORY}/{name}"
-    try:
-        file = default_storage.open(path)
-    except FileNotFoundError:
-        raise Http404("No such avatar.") from None
-    response = FileResponse(file, content_type="image/webp")
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
-    return response
+    return stored_file_response(
+        f"{services.AVATAR_DIRECTORY}/{name}",
+        content_type="image/webp",
+        max_age=AVATAR_MAX_AGE,
+        public=True,
+        immutable=True,
+    )
 
 
 @login_required

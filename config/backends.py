@@ -1,4 +1,4 @@
-"""Say which database and channel layer this process uses (logged at start-up)."""
+"""Say which database, channel layer and file storage this process uses (logged at start-up)."""
 
 
 def backend_summary():
@@ -17,4 +17,11 @@ def backend_summary():
         channel_layer = f"Redis (channels-redis, {layer_class}): several server processes can share it"
     else:
         channel_layer = "in-memory: one server process only (set REDIS_URL for Redis)"
-    return [f"Database: {database}", f"Channel layer: {channel_layer}"]
+    storage = settings.STORAGES["default"]
+    if storage["BACKEND"] == "storages.backends.s3.S3Storage":
+        options = storage["OPTIONS"]
+        where = options.get("endpoint_url") or "AWS"
+        files = f"S3 bucket {options['bucket_name']} at {where} (private, signed URLs)"
+    else:
+        files = f"{settings.MEDIA_ROOT} (set AWS_STORAGE_BUCKET_NAME for S3)"
+    return [f"Database: {database}", f"Channel layer: {channel_layer}", f"Files: {files}"]

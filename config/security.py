@@ -9,8 +9,12 @@ page's WebSocket too: CSP Level 3 browsers match ws:/wss: of the page's own host
 with 'self' (tests/browser/test_security_browser.py proves it in Chromium).
 """
 
+import functools
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+
+from config.stored_files import object_store_origin
 
 POLICY = {
     "default-src": ["'self'"],
@@ -24,8 +28,21 @@ POLICY = {
     "frame-ancestors": ["'none'"],
 }
 
-CONTENT_SECURITY_POLICY = "; ".join(f"{name} {' '.join(sources)}" for name, sources in POLICY.items())
 HEADER = "Content-Security-Policy"
+
+
+@functools.cache
+def content_security_policy(file_origin=""):
+    """The policy; with object storage, images and media may also come from the
+    store's origin, where downloads redirect (config/stored_files.py)."""
+    policy = {name: list(sources) for name, sources in POLICY.items()}
+    if file_origin:
+        policy["img-src"].append(file_origin)
+        policy["media-src"] = ["'self'", file_origin]
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in policy.items())
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()  # with files under MEDIA_ROOT
 
 
 def is_html(response):
@@ -40,7 +57,7 @@ def is_debug_page(response):
 
 def with_policy(response):
     if is_html(response) and not is_debug_page(response):
-        response.headers.setdefault(HEADER, CONTENT_SECURITY_POLICY)
+        response.headers.setdefault(HEADER, content_security_policy(object_store_origin()))
     return response
 
 

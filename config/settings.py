@@ -237,12 +237,61 @@ STORAGES = {
     },
 }
 
-# --- Uploaded files (avatars now, attachments later) ---------------------------
-# Stored through Django's storage API (STORAGES["default"]): files under MEDIA_ROOT,
-# served by accounts.views.avatar_file (no web server in front, and whitenoise serves
-# static files only).
+# --- Uploaded files (avatars, attachments) -------------------------------------
+# Stored through Django's storage API (STORAGES["default"]) and served through
+# config/stored_files.py, which checks nothing itself: the app's view checks access
+# first. Without AWS_STORAGE_BUCKET_NAME: files under MEDIA_ROOT, streamed by the app
+# (no web server in front, and whitenoise serves static files only).
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = "/media/"
+# How long a signed download URL of the object store stays valid (seconds): a
+# download is answered with a redirect to one, made at that request.
+STORAGE_URL_EXPIRES = int(os.environ.get("STORAGE_URL_EXPIRES", "300"))
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+
+
+def s3_storage(bucket, *, endpoint_url=None, region=None, access_key=None, secret_key=None):
+    """STORAGES["default"] for an S3 bucket (django-storages). Every object is private:
+    no ACL is sent, so the bucket's default (owner only) applies; URLs are signed and
+    short-lived; a name is never overwritten (a new upload with a taken name gets a
+    suffix). Also used by the tests' S3 server (tests/s3_server.py)."""
+    from botocore.config import Config  # only with a bucket: boto3 stays unloaded otherwise
+
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region or None,
+            # None: boto3's own chain (environment, instance role) finds the credentials.
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": STORAGE_URL_EXPIRES,
+            "file_overwrite": False,
+            "client_config": Config(
+                # Signature v4: the expiry is in the URL (X-Amz-Expires), at most 7 days.
+                signature_version="s3v4",
+                # "path" for stores without a DNS name per bucket (MinIO and the like).
+                s3={"addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or None},
+                # A store that does not answer fails the request in seconds, not minutes.
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
+        },
+    }
+
+
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = s3_storage(
+        AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=os.environ.get("AWS_S3_ENDPOINT_URL"),
+        region=os.environ.get("AWS_S3_REGION_NAME"),
+        access_key=os.environ.get("AWS_ACCESS_KEY_ID"),
+        secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
+    )
 # Form fields beside files (not the files) held in memory: Django's 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # A file above this goes to a temporary file on disk while its request is read.

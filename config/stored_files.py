@@ -15,7 +15,7 @@ types may be shown inline: anything else is a download, whatever the caller aske
 import logging
 import posixpath
 import unicodedata
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, InMemoryStorage, default_storage
@@ -87,6 +87,23 @@ def is_local(storage):
     return isinstance(storage, FileSystemStorage | InMemoryStorage)
 
 
+def object_store_origin(storage=None):
+    """The origin ("https://host") that the storage's signed URLs point at, "" for a
+    local storage: pages must allow it (config/security.py), or a browser refuses
+    the image a redirect leads to. Read from a URL the storage signs (no request is
+    made), so addressing style and custom domains are as boto3 makes them; kept on
+    the storage object, which Django replaces when STORAGES changes."""
+    storage = storage or default_storage
+    if is_local(storage):
+        return ""
+    origin = getattr(storage, "_signed_url_origin", None)
+    if origin is None:
+        parts = urlsplit(storage.url("origin-probe"))
+        origin = f"{parts.scheme}://{parts.netloc}"
+        storage._signed_url_origin = origin
+    return origin
+
+
 def url_expires():
     return settings.STORAGE_URL_EXPIRES
 
@@ -123,7 +140,7 @@ def _ascii_stand_in(filename):
     """The name in printable ASCII without quotes or backslashes (accents dropped)."""
     folded = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
     cleaned = "".join(char if char.isprintable() and char not in '"\\' else "_" for char in folded)
-    return cleaned.strip(" .") or FALLBACK_NAME
+    return " ".join(cleaned.split()).strip(" .") or FALLBACK_NAME
 
 
 def _streamed(storage, name, content_type):

@@ -104,3 +104,37 @@ def room(db):
 @pytest.fixture
 def member(room):
     return MembershipFactory(room=room).user
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on loopback (tests/s3_server.py), started the first time a test
+    asks for it and stopped with the session; runs that need none never import moto."""
+    from tests.s3_server import S3Server
+
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_server, settings):
+    """A fresh bucket, with STORAGES["default"] on it for this test. Assigning the
+    setting sends setting_changed, on which Django drops its storages and
+    default_storage's instance (django.test.signals.storages_changed); the settings
+    fixture's undo at teardown sends it again, so the next test is back on MEDIA_ROOT."""
+    bucket = s3_server.new_bucket()
+    s3_server.use(settings, bucket)
+    yield bucket
+    s3_server.drop_bucket(bucket)
+
+
+@pytest.fixture(scope="session")
+def s3_asgi_server(s3_server, asgi_server_factory):
+    """A real server process (tests/live_server.py) whose default storage is a bucket
+    of its own on the S3 server: `s3_asgi_server.bucket`. A test that makes files for
+    it puts itself on the same bucket: `s3_server.use(settings, s3_asgi_server.bucket)`."""
+    bucket = s3_server.new_bucket()
+    server = asgi_server_factory("s3", env=s3_server.environment(bucket))
+    server.bucket = bucket
+    return server

@@ -193,9 +193,10 @@ def orphans_remove(*, older_than):
 
 
 def _upload_folders():
-    if not default_storage.exists(DIRECTORY):
+    try:  # a bucket has no folders of its own: listing is the only way to ask
+        rooms, _ = default_storage.listdir(DIRECTORY)
+    except FileNotFoundError:  # a disk where nothing was uploaded yet
         return
-    rooms, _ = default_storage.listdir(DIRECTORY)
     for room in rooms:
         uploads, _ = default_storage.listdir(f"{DIRECTORY}/{room}")
         for upload in uploads:

@@ -6,6 +6,7 @@ folder in tests); the S3 path is tests/test_storage.py."""
 
 import io
 import re
+import socket
 from datetime import timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from messages_app.models import Message
 from messages_app.services import message_delete
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 from tests.sockets import joined_socket, live, make_member, receive_until
+from tests.test_storage import disposition_of, fetch, signed_query
 
 pytestmark = pytest.mark.django_db
 
@@ -418,3 +420,68 @@ async def test_files_reach_the_open_pages_in_the_messages_fragment(room):
     frames = await receive_until(socket, "fresh file", timeout=5)
     assert "live.pdf" in frames[-1] and 'download="live.pdf"' in frames[-1]
     await socket.disconnect()
+
+
+# --- on S3 (moto's server, tests/s3_server.py) ------------------------------------------------
+
+
+def test_on_s3_files_land_in_the_bucket_and_download_by_a_short_signed_url(room, author, s3_storage):
+    client = logged_in(author)
+    post_files(client, room, upload("plan.pdf", PDF), upload("shot.png", png()), body="on s3")
+    pdf, image = Attachment.objects.order_by("id")
+    assert s3_storage.read(pdf.file.name) == PDF and s3_storage.read(image.file.name) == png()
+    assert image.thumbnail.name in s3_storage.object_keys()
+
+    response = client.get(pdf.get_absolute_url())
+    assert response.status_code == 302 and response["X-Content-Type-Options"] == "nosniff"
+    location = response["Location"]
+    assert location.startswith(f"{s3_storage.server.endpoint_url}/{s3_storage.name}/")
+    assert int(signed_query(location)["X-Amz-Expires"]) <= 300
+    status, headers, body = fetch(location)
+    assert status == 200 and body == PDF
+    assert disposition_of(headers["Content-Disposition"]) == ("attachment", "plan.pdf")
+    assert headers["Content-Type"] == "application/pdf"
+    assert fetch(s3_storage.url(pdf.file.name))[0] == 403  # never public in the bucket
+    assert logged_in(UserFactory()).get(pdf.get_absolute_url()).status_code == 302  # a public room's reader
+    private = RoomFactory(is_private=True, kind="private")
+    MembershipFactory(room=private, user=author)
+    post_files(client, private, upload("secret.pdf", PDF))
+    secret = Attachment.objects.get(name="secret.pdf")
+    assert logged_in(UserFactory()).get(secret.get_absolute_url()).status_code == 404
+
+
+def test_on_s3_a_deleted_messages_bytes_are_gone_from_the_bucket(
+    room, author, s3_storage, django_capture_on_commit_callbacks
+):
+    post_files(logged_in(author), room, upload("shot.png", png()), upload("plan.pdf", PDF))
+    assert len(s3_storage.object_keys()) == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        message_delete(room=room, user=author, message_id=Message.objects.get().pk)
+    assert s3_storage.object_keys() == []
+
+
+def test_on_s3_the_sweep_removes_orphans(room, author, s3_storage):
+    post_files(logged_in(author), room, upload("kept.pdf", PDF))
+    kept = s3_storage.object_keys()
+    orphan = default_storage.save(f"attachments/{room.pk}/abandoned/left.pdf", io.BytesIO(PDF))
+    assert orphans_remove(older_than=timedelta(seconds=-60)) == [orphan]
+    assert s3_storage.object_keys() == kept
+
+
+# --- the request limit, on a real server process ----------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_body_over_the_limit_is_refused_before_it_is_sent(asgi_server, room):
+    """Only the headers go out: the server answers 413 without waiting for the body."""
+    with socket.create_connection(("127.0.0.1", asgi_server.port), timeout=10) as connection:
+        connection.sendall(
+            f"POST /rooms/{room.slug}/messages/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {2**40}\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := connection.recv(4096):  # the server closes once it has answered
+            answer += chunk
+        answer = answer.decode()
+    assert answer.startswith("HTTP/1.1 413")
+    assert "files can be at most 25 MB each" in answer

@@ -140,9 +140,12 @@ def test_two_people_walk_every_flow_without_a_console_error_or_failed_request(as
     expect(bob.locator("main")).to_contain_text("a typo here")
     bob.locator("main a", has_text="a typo here").first.click()
     expect(bob.locator("#messages .message.highlighted")).to_contain_text("a typo here")
+    # Its scripts loaded before the next search leaves it (else the test aborts their requests).
+    bob.wait_for_load_state("load")
     bob.locator("#top-search").fill("welcome")
     bob.locator("#top-search").press("Enter")
     expect(bob.locator("main")).to_contain_text("welcome to the lounge")
+    bob.wait_for_load_state("load")
     bob.goto(lounge)
     wait_for_open_socket(bob)
     done("search")

@@ -26,7 +26,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from attachments.models import Attachment
 from messages_app.services import message_edit, message_post
 from rooms.models import Membership, Room
-from rooms.services import invitation_create, invitation_revoke, room_invite, room_leave
+from rooms.services import (
+    direct_conversation_open,
+    invitation_create,
+    invitation_revoke,
+    room_invite,
+    room_leave,
+)
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
 from tests.sockets import joined_socket, live, open_socket, receive_until
 from tests.url_walk import project_routes
@@ -244,3 +250,22 @@ async def test_an_open_socket_elsewhere_hears_nothing_of_the_room():
     assert [frame for frame in heard if any(secret in frame for secret in SECRETS)] == []
     for socket in (insider_socket, outsider_socket, cracker_socket, keeper_socket):
         await socket.disconnect()
+
+
+@pytest.mark.parametrize("kind", ["outsider", "moderator"])
+def test_every_url_of_a_direct_conversation_answers_like_a_missing_room(db, client, settings, kind):
+    """The same walk for a conversation between two people: a third person gets what a
+    missing room gives, on every room URL."""
+    settings.DEBUG = False
+    keeper, cracker = UserFactory(username="vaultkeeper"), UserFactory(username="safecracker")
+    conversation = direct_conversation_open(user=keeper, others=[cracker])
+    message = message_post(room=conversation, author=keeper, body=f"psst: {SECRET_CODE}")
+    client.force_login(outsider_of(conversation, kind))
+    values = {"pk": message.pk, "user_id": cracker.pk, "action": "ban"}
+
+    private = answers_for(client, conversation.slug, values)
+    missing = answers_for(client, MISSING, values)
+
+    assert len(private) > 20 and private == missing
+    assert {status for status, *_ in private.values()} == {404, 405}
+    assert conversation.memberships.count() == 2

@@ -7,7 +7,7 @@ PORT ?= 8000
 # The server command is the Procfile's web line, so development runs what production runs.
 WEB := $(shell sed -n 's/^web: //p' Procfile)
 
-.PHONY: run test services chromium shell lint format check-deploy clean bench bench-history screenshots
+.PHONY: run test services chromium shell lint format check-deploy clean bench bench-history bench-upload screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ format: $(VENV)/.dev-installed
 ##   e.g. make bench BENCH_ARGS="--scenario ramp --processes 1,2"
 bench: $(VENV)/.dev-installed services
 	$(PY) -m bench.fanout $(BENCH_ARGS)
+
+## bench-upload: peak memory of a server process receiving files of 1, 5 and 25 MiB
+bench-upload: $(VENV)/.dev-installed services
+	$(PY) -m bench.upload $(BENCH_ARGS)
 
 ## bench-history: history pages, catch-up, search and admin list over 1,000,000 messages
 bench-history: $(VENV)/.dev-installed services

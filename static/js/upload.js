@@ -200,26 +200,25 @@
     }
   });
 
-  // Drag and drop anywhere on the room: the room shows where to let go.
-  function dropZone(event) {
-    return form() && event.target.closest && event.target.closest("#room");
-  }
-  function hasFiles(event) {
-    return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") !== -1;
+  // Drag and drop anywhere on a page with a composer (not only on the room: a file let go
+  // on the sidebar would otherwise replace the page, draft and all); the room shows it.
+  function dropRoom(event) {
+    var hasFiles = event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") !== -1;
+    return hasFiles && form() ? document.getElementById("room") : null;
   }
   document.addEventListener("dragover", function (event) {
-    var room = dropZone(event);
-    if (!room || !hasFiles(event)) return;
+    var room = dropRoom(event);
+    if (!room) return;
     event.preventDefault();
     room.classList.add("dropping");
   });
   document.addEventListener("dragleave", function (event) {
-    var room = dropZone(event);
-    if (room && !room.contains(event.relatedTarget)) room.classList.remove("dropping");
+    var room = document.getElementById("room");
+    if (room && !event.relatedTarget) room.classList.remove("dropping"); // left the window
   });
   document.addEventListener("drop", function (event) {
-    var room = dropZone(event);
-    if (!room || !hasFiles(event)) return;
+    var room = dropRoom(event);
+    if (!room) return;
     event.preventDefault();
     room.classList.remove("dropping");
     add(event.dataTransfer.files);

@@ -24,6 +24,7 @@ from accounts.forms import STATUS_EMOJI_SUGGESTIONS, ProfileForm
 from accounts.models import AVATAR_SIZES
 from accounts.selectors import local_time
 from accounts.services import user_block, user_unblock
+from config.params import choice_param
 from config.stored_files import stored_file_response
 
 # Name -> the values it may take, and the partial that shows it (swapped in by htmx).
@@ -47,9 +48,9 @@ def css_for_viewer(request):
 
 @require_POST
 def preference_set(request, name):
-    if name not in PREFERENCES or request.POST.get("value") not in PREFERENCES[name][0]:
+    if name not in PREFERENCES:
         return HttpResponseBadRequest("No such choice.")
-    value = request.POST["value"]
+    value = choice_param(request.POST, "value", PREFERENCES[name][0])
     return_to = request.POST.get("return_to", "")
     if request.htmx:
         context = {"choice": value, "return_to": return_to, "just_chosen": True}

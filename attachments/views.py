@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from attachments.models import INLINE_IMAGE_TYPES
 from attachments.selectors import attachment_get, attachment_list_for_room
+from config.params import id_param
 from config.security import CONTENT_SECURITY_POLICY, HEADER
 from config.stored_files import stored_file_response
 from rooms.shortcuts import readable_room_or_404
@@ -71,10 +72,7 @@ def attachment_thumbnail(request, pk):
 def room_files(request, slug):
     """The room's files, newest first (the room menu's Files panel)."""
     access = readable_room_or_404(slug=slug, user=request.user)
-    before = request.GET.get("before", "")
-    files, has_older = attachment_list_for_room(
-        room=access.room, before_id=int(before) if before.isdigit() else None
-    )
+    files, has_older = attachment_list_for_room(room=access.room, before_id=id_param(request.GET, "before"))
     context = {"room": access.room, "files": files, "has_older": has_older}
     template = "attachments/partials/files_panel.html" if request.htmx else "attachments/files.html"
     return render(request, template, context)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.selectors import blocked_ids
+from config.params import MAX_ID, id_param, int_param
 from messages_app import moderation
 from messages_app.models import ModerationAction
 from messages_app.selectors import (
@@ -133,8 +134,7 @@ def room_detail(request, slug):
         access = readable_room_or_404(slug=slug, user=request.user)
     except RoomBanned as ban:
         return render_banned_page(request, ban.access)
-    around = request.GET.get("around", "")
-    return render_room_page(request, access, around_id=int(around) if around.isdigit() else None)
+    return render_room_page(request, access, around_id=id_param(request.GET, "around", lenient=True))
 
 
 def render_banned_page(request, access):
@@ -322,8 +322,7 @@ def member_moderate(request, slug, user_id, action):
 @require_POST
 def room_slow_mode(request, slug):
     access = readable_room_or_404(slug=slug, user=request.user)
-    seconds = request.POST.get("seconds", "")
-    seconds = int(seconds) if seconds.isdigit() else -1
+    seconds = int_param(request.POST, "seconds", minimum=0, maximum=MAX_ID, default=-1)
     try:
         moderation.room_set_slow_mode(room=access.room, seconds=seconds, actor=request.user, source=PAGE)
     except RoomError as refusal:

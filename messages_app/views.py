@@ -2,10 +2,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config.params import datetime_param, id_param, text_param
 from messages_app.frames import FrameError, parse_client_id
 from messages_app.models import Message
 from messages_app.room_views import render_room_page
@@ -34,13 +34,8 @@ def room_messages(request, slug):
     return _history_fragment(request, access)
 
 
-def _int_param(request, name):
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 def _history_fragment(request, access):
-    before, after = _int_param(request, "before"), _int_param(request, "after")
+    before, after = id_param(request.GET, "before"), id_param(request.GET, "after")
     if before is not None:
         page = message_page_before(room=access.room, before_id=before)
         context = {"messages_shown": page.messages, "more_before": page.has_older}
@@ -55,7 +50,7 @@ def _history_fragment(request, access):
 def _changes_context(request, access):
     """For a reconnecting page (`&changed_since=<time>`): the edits and deletions it
     may have missed, as in-place replacements, and the time it is now synced to."""
-    since = parse_datetime(request.GET.get("changed_since", ""))
+    since = datetime_param(request.GET, "changed_since")
     if since is None:
         return {}
     synced_at = timezone.now()  # before reading: a change made meanwhile is fetched next time
@@ -178,7 +173,7 @@ def room_search(request, slug):
 def _search_response(request, *, room):
     """The search page; to htmx, the results (for the search box) or the next
     page of results (for the "Older results" link, which sends ?before=)."""
-    query = request.GET.get("q", "").strip()
+    query = text_param(request.GET, "q")
     context = {"room": room, "query": query, "search_url": request.path, "query_max_length": QUERY_MAX_LENGTH}
     if len(query) > QUERY_MAX_LENGTH:
         context["error"] = f"Search for at most {QUERY_MAX_LENGTH} characters."
@@ -193,7 +188,7 @@ def _search_response(request, *, room):
 
 
 def _search_page(request, *, room, query):
-    before = _int_param(request, "before")
+    before = id_param(request.GET, "before")
     if room is None:
         return message_search_all(user=request.user, query=query, before_id=before)
     return message_search_room(user=request.user, room=room, query=query, before_id=before)

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import block_exists, local_time, people_search
+from config.params import id_list_param, page_param, text_param
 from rooms.presence.stores import presence_online
 from rooms.selectors import person_get, rooms_shared
 
@@ -22,8 +23,8 @@ PRESENCE_IDS_MAX = 200
 def people_directory(request):
     """Everyone, by name, a page at a time; `?q=` narrows by name. To htmx (the live
     filter), the results alone."""
-    query = request.GET.get("q", "").strip()[:100]
-    page = Paginator(people_search(query=query), PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
+    query = text_param(request.GET, "q", keep=100)
+    page = Paginator(people_search(query=query), PEOPLE_PER_PAGE).get_page(page_param(request.GET))
     people = list(page.object_list)
     context = {
         "query": query,
@@ -59,10 +60,7 @@ def person_detail(request, username):
 def presence_people(request):
     """`?ids=1,2,3`: which of these people are online now, as JSON `{"online": [ids]}`.
     Anyone signed in may ask: the people directory shows everyone's dot."""
-    ids = set()
-    for part in request.GET.get("ids", "").split(",")[:PRESENCE_IDS_MAX]:
-        if part.strip().isdigit():
-            ids.add(int(part))
+    ids = id_list_param(request.GET, "ids", limit=PRESENCE_IDS_MAX)
     online = presence_online(user_ids=ids)
     response = JsonResponse({"online": sorted(online)})
     response["Cache-Control"] = "no-store"

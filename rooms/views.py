@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from accounts.selectors import person_list_named, person_search
+from config.params import text_list_param, text_param
 from rooms.forms import RoomForm
 from rooms.selectors import invitation_get_active, membership_get
 from rooms.services import (
@@ -110,14 +111,12 @@ def direct_with_person(request, username):
 
 def _picked_usernames(data, *, user):
     """The `users` of a picker's form, in order, each once, me left out."""
-    names = dict.fromkeys(name.strip() for name in data.getlist("users") if name.strip())
-    names.pop(user.username, None)
-    return list(names)
+    return [name for name in text_list_param(data, "users") if name != user.username]
 
 
 def _picker_context(request, *, picked_names, error=""):
     data = request.POST if request.method == "POST" else request.GET
-    query = data.get("q", "").strip()[:PICKER_QUERY_MAX]
+    query = text_param(data, "q", keep=PICKER_QUERY_MAX)
     picked = person_list_named(usernames=picked_names[:PICKER_READ_MAX], exclude=request.user)
     people = person_search(
         user=request.user, query=query, exclude_ids=[p.pk for p in picked], limit=PICKER_LIMIT + 1

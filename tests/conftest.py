@@ -1,4 +1,5 @@
 import functools
+import logging
 
 import psycopg
 import pytest
@@ -18,6 +19,36 @@ def pytest_collection_modifyitems(items):
     """Browser tests last: Playwright's sync API keeps an event loop in the main
     thread, which would disturb the asyncio tests that run after it."""
     items.sort(key=lambda item: "tests/browser/" in item.nodeid)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "no_error_log: fail on any ERROR record with a traceback, from any logger (clean_log)"
+    )
+    config.addinivalue_line("markers", "allow_error_log: the test provokes a server error on purpose")
+
+
+def tracebacks(records, *, loggers=None):
+    """ERROR records carrying a traceback (from `loggers` only, if given), as text."""
+    return [
+        f"{record.name}: {record.getMessage()} ({record.exc_info[0].__name__})"
+        for record in records
+        if record.levelno >= logging.ERROR and record.exc_info and (loggers is None or record.name in loggers)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def clean_log(request, caplog):
+    """User input never leaves a traceback at ERROR level (issue 19). For every test: no
+    500 from a view (django.request logs each with its traceback). For tests marked
+    no_error_log: no such record from any logger (consumers, presence, the layer)."""
+    yield
+    if request.node.get_closest_marker("allow_error_log"):
+        return
+    strict = request.node.get_closest_marker("no_error_log")
+    found = tracebacks(caplog.get_records("call"), loggers=None if strict else {"django.request"})
+    if found:
+        pytest.fail("a traceback was logged at ERROR level:\n" + "\n".join(found), pytrace=False)
 
 
 @pytest.fixture(scope="session", autouse=True)

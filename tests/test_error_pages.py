@@ -62,6 +62,7 @@ def test_403_is_the_apps_page_and_says_why():
 
 
 @PRODUCTION_ERRORS
+@pytest.mark.allow_error_log
 def test_500_is_the_apps_page_without_the_request(caplog):
     client = Client(raise_request_exception=False)
     client.force_login(UserFactory())

@@ -46,9 +46,16 @@ class Tabs:
         self.problems = []
         self.context.on("console", self._console)
         self.context.on("weberror", lambda error: self.problems.append(str(error.error)))
-        self.context.on("requestfailed", lambda request: self.problems.append(f"failed {request.url}"))
+        self.context.on("requestfailed", self._request_failed)
         self.context.on("response", self._response)
         self.context.add_init_script(MARK_FRAMES)
+
+    def _request_failed(self, request):
+        # net::ERR_ABORTED: the page itself cancelled it, by leaving (the test navigates on
+        # while a poll or the favicon is in flight, which a loaded machine makes likely).
+        # A failure of the app is an HTTP error (_response) or any other network failure.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"failed {request.url} {request.failure}")
 
     def _console(self, message):
         if message.type == "error":

@@ -8,27 +8,17 @@ thumbnail's size.
 """
 
 import io
-import struct
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
+
+from accounts.images import UNREADABLE  # what Pillow raises on a file it cannot read
 
 THUMBNAIL_BOX = (720, 480)  # drawn at half that size: sharp on 2x screens
 MAX_PIXELS = 50_000_000
 WEBP_QUALITY = 80
 FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
-UNREADABLE = (
-    UnidentifiedImageError,
-    Image.DecompressionBombError,
-    Image.DecompressionBombWarning,
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-    IndexError,
-    struct.error,
-)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,9 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from config.stored_files import INLINE_CONTENT_TYPES
 from messages_app.models import Message
 from rooms.models import Room
-
-# Shown inline (and served inline): raster formats a browser draws and never runs.
-# SVG is not among them: it can hold script.
-INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
 class Attachment(models.Model):
@@ -48,7 +45,7 @@ class Attachment(models.Model):
 
     @property
     def is_image(self):
-        return self.content_type in INLINE_IMAGE_TYPES and bool(self.thumbnail)
+        return self.content_type in INLINE_CONTENT_TYPES and bool(self.thumbnail)
 
     @property
     def kind(self):

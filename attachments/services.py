@@ -16,6 +16,7 @@ from django.utils import timezone
 from attachments.files import content_type_sniff, file_name_clean
 from attachments.images import thumbnail_make
 from attachments.models import Attachment
+from config.stored_files import stored_file_delete
 from messages_app.services import MessageRejected, message_refresh
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def attachments_save(stored, *, message):
 
 def attachments_discard(stored):
     """The message of these stored files was not saved: they leave storage."""
-    storage_delete({path for item in stored for path in (item.path, item.thumbnail_path) if path})
+    _delete_files({path for item in stored for path in (item.path, item.thumbnail_path) if path})
 
 
 def attachments_delete_for_message(message):
@@ -149,18 +150,15 @@ def attachment_remove(*, attachment, actor):
     logger.info("attachment removed id=%s by=%s", attachment.pk, actor.username)
 
 
+def _delete_files(paths):
+    for path in paths:  # a failure is logged; the orphan sweep retries
+        stored_file_delete(path)
+
+
 def _delete(attachments):
     paths = {path for a in attachments for path in (a.file.name, a.thumbnail.name) if path}
     Attachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
-    transaction.on_commit(lambda: storage_delete(paths))
-
-
-def storage_delete(paths):
-    for path in paths:
-        try:
-            default_storage.delete(path)
-        except Exception:  # a file already gone, or storage down: the orphan sweep retries
-            logger.warning("attachment file not deleted path=%s", path, exc_info=True)
+    transaction.on_commit(lambda: _delete_files(paths))
 
 
 def size_text(size):

@@ -6,7 +6,6 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from attachments.models import INLINE_IMAGE_TYPES
 from attachments.selectors import attachment_get, attachment_list_for_room
 from config.params import id_param
 from config.security import CONTENT_SECURITY_POLICY, HEADER
@@ -44,7 +43,7 @@ def attachment_download(request, pk, name):
             attachment.file.name,
             content_type=attachment.content_type,
             download_name=attachment.name,
-            inline=attachment.content_type in INLINE_IMAGE_TYPES,
+            inline=True,  # honoured for safe image types only (stored_file_response)
         )
     )
 

@@ -18,7 +18,6 @@ AWS_* variables that make its config/settings.py pick the same bucket.
 
 import logging
 import secrets
-import socket
 from dataclasses import dataclass
 
 import boto3
@@ -26,18 +25,13 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from config.settings import s3_storage
+from tests.live_server import free_port
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
 # moto takes any credentials; these say where they come from.
 ACCESS_KEY = "test-access-key"
 SECRET_KEY = "test-secret-key"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -11,6 +11,7 @@ FILES_PART = MessagePart(
     prepare=services.attachments_prepare,
     save=services.attachments_save,
     discard=services.attachments_discard,
+    text=services.attachment_names,
 )
 
 

@@ -60,6 +60,11 @@ def attachments_prepare(files, *, room, author):
     return stored
 
 
+def attachment_names(files):
+    """The names search finds a message by (StoredFiles or Attachments)."""
+    return [file.name for file in files]
+
+
 def _check_count(files):
     limit = settings.ATTACHMENT_MAX_FILES
     if len(files) > limit:

@@ -20,6 +20,9 @@ class Message(models.Model):
     # Chosen by the sender's page for each send: a retried send finds its message
     # instead of creating a second one (the unique constraint is the guarantee).
     client_id = models.UUIDField(null=True, blank=True, editable=False)
+    # Text of the parts that apps above add (parts.py: the names of its files), one
+    # per line: search finds a message by it too (migration 0007).
+    parts_text = models.TextField(default="", db_default="", blank=True, editable=False)
     # When the message was last edited, deleted or restored: a page that reconnects
     # asks for the changes it may have missed since then.
     changed_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -7,6 +7,7 @@ their AppConfig.ready(), and messages_app calls them at three moments:
   (request.FILES) goes to each part's `prepare` once the poster's membership and
   rates are checked, before the message is saved; `save` then runs in the message's
   transaction, and `discard` undoes a `prepare` whose message was not saved;
+  `text` gives the lines that search finds the message by (Message.parts_text);
 - reading: history pages prefetch each part's rows (`prefetch`, a lookup on Message);
 - showing: message.html includes each part's `template` (the `message_parts` tag).
 """
@@ -27,6 +28,8 @@ class MessagePart:
     prepare: Callable[..., Any]
     save: Callable[..., None]  # (prepared, *, message)
     discard: Callable[[Any], None]  # (prepared)
+    # (prepared, or the saved rows that `prefetch` names) -> lines for Message.parts_text
+    text: Callable[[Any], list[str]]
 
 
 PARTS: list[MessagePart] = []
@@ -54,6 +57,17 @@ def parts_prepare(files, *, room, author):
 def parts_save(prepared, *, message):
     for part, result in prepared:
         part.save(result, message=message)
+
+
+def parts_text(prepared):
+    """What search matches besides the body: each part's lines, one per line."""
+    return "\n".join(line for part, result in prepared for line in part.text(result))
+
+
+def parts_text_saved(message):
+    """The same, from what a saved message holds now (after a part changed)."""
+    rows = {part: list(getattr(message, part.prefetch).all()) for part in PARTS}
+    return "\n".join(line for part in PARTS for line in part.text(rows[part]))
 
 
 def parts_discard(prepared):

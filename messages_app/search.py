@@ -11,10 +11,13 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchVectorField
+from django.db.models import TextField, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Concat
 
 # The configuration of the stored column search_document (migration 0006):
-# to_tsvector('english', COALESCE(body, '')), GIN-indexed, with statistics of its own.
+# the words of the body and of parts_text (migration 0007), GIN-indexed, with statistics
+# of its own.
 SEARCH_CONFIG = "english"
 MATCH_START = "\ue000"
 MATCH_STOP = "\ue001"
@@ -40,9 +43,14 @@ def search_query(query):
     return SearchQuery(query, config=SEARCH_CONFIG, search_type="websearch")
 
 
+def searched_text():
+    """What a result's excerpt is cut from: the body, then its files' names."""
+    return Concat("body", Value("\n"), "parts_text", output_field=TextField())
+
+
 def search_headline(query):
     return SearchHeadline(
-        "body",
+        searched_text(),
         search_query(query),
         config=SEARCH_CONFIG,
         start_sel=MATCH_START,

@@ -240,9 +240,10 @@ def _newest_first_plan(matches, limit):
 
 def message_search_plain(*, messages, query, limit=SEARCH_PAGE_SIZE):
     """The SQLite fallback: a case-insensitive substring match, plain excerpt."""
-    page = _search_page(messages.filter(body__icontains=query), limit)
+    matches = messages.filter(Q(body__icontains=query) | Q(parts_text__icontains=query))
+    page = _search_page(matches, limit)
     for message in page.results:
-        message.excerpt = search.plain_excerpt(message.body, query)
+        message.excerpt = search.plain_excerpt(f"{message.body}\n{message.parts_text}", query)
     return page
 
 

@@ -13,7 +13,14 @@ from accounts.models import Block
 from messages_app.broadcast import message_broadcast, message_update_broadcast, user_read_broadcast
 from messages_app.models import Message, ModerationAction, Report
 from messages_app.moderation import ModerationRefused, member_ban, moderator_membership, record_action
-from messages_app.parts import parts_discard, parts_known_empty, parts_prepare, parts_save
+from messages_app.parts import (
+    parts_discard,
+    parts_known_empty,
+    parts_prepare,
+    parts_save,
+    parts_text,
+    parts_text_saved,
+)
 from messages_app.ratelimit import send_wait_seconds
 from messages_app.selectors import message_runs
 from messages_app.signals import message_deleted, message_edited, message_posted, message_signal_send
@@ -189,7 +196,7 @@ def message_post(*, room, author, body, client_id=None, files=None):
 
 @transaction.atomic
 def _save_new_message(*, room, author, body, client_id, parts=()):
-    message = Message(room=room, author=author, body=body, client_id=client_id)
+    message = Message(room=room, author=author, body=body, client_id=client_id, parts_text=parts_text(parts))
     mentioned_ids = _not_blocking(_render(message, room=room), author=author)
     message.save()
     if mentioned_ids:  # a new message has none yet: no query to find that out
@@ -310,9 +317,11 @@ def message_delete(*, room, user, message_id, source=Source.PAGE, reason=""):
 
 def message_refresh(message):
     """Something a message shows besides its text changed (a part: apps above remove
-    one of its files): every page, and the history caches, show it anew."""
+    one of its files): every page, and the history caches, show it anew, and search
+    finds it by what it holds now."""
     message.changed_at = timezone.now()
-    message.save(update_fields=["changed_at"])
+    message.parts_text = parts_text_saved(message)
+    message.save(update_fields=["changed_at", "parts_text"])
     transaction.on_commit(lambda: message_update_broadcast(message))
 
 

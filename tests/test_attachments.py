@@ -20,8 +20,9 @@ from PIL import Image
 
 from attachments.files import content_type_sniff, file_name_clean
 from attachments.models import Attachment
-from attachments.services import orphans_remove
+from attachments.services import attachment_remove, orphans_remove
 from messages_app.models import Message
+from messages_app.selectors import message_search_plain
 from messages_app.services import message_delete
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 from tests.sockets import joined_socket, live, make_member, receive_until
@@ -405,6 +406,48 @@ def test_staff_see_files_in_the_admin_and_remove_one_from_storage(
     assert list(Attachment.objects.values_list("name", flat=True)) == ["keep.pdf"]
     page = logged_in(author).get(room.get_absolute_url()).content.decode()
     assert "keep.pdf" in page and "drop.pdf" not in page
+
+
+# --- search by file name ----------------------------------------------------------------------
+
+
+def search_hits(client, url, query):
+    return client.get(url, {"q": query}).content.decode().count('class="search-result"')
+
+
+@pytest.mark.parametrize("query", ["quarterly-report.pdf", "report.pdf", "report", "quarterly", "pdf"])
+def test_search_finds_a_message_by_a_file_name_or_a_word_of_it(room, author, query):
+    client = logged_in(author)
+    post_files(client, room, upload("Quarterly-Report.pdf", PDF))
+    post_files(client, room, upload("budget_v2.pdf", PDF), body="numbers")
+    MessageFactory(room=room, body="nothing attached")
+    hits = 1 if query != "pdf" else 2
+    assert search_hits(client, reverse("room_search", args=[room.slug]), query) == hits
+    assert search_hits(client, reverse("search"), query) == hits
+
+
+def test_a_file_name_match_shows_the_name_in_the_excerpt_and_the_plain_matcher_finds_it_too(room, author):
+    client = logged_in(author)
+    post_files(client, room, upload("roadmap_2027.pdf", PDF), body="the plan")
+    html = client.get(reverse("room_search", args=[room.slug]), {"q": "roadmap"}).content.decode()
+    assert re.search(r'class="search-excerpt">the plan\s+roadmap_2027\.pdf</span>', html)
+    (result,) = message_search_plain(messages=Message.objects.all(), query="MAP_20").results
+    assert [part.text for part in result.excerpt if part.is_match] == ["map_20"]
+
+
+def test_a_file_in_a_private_room_is_not_found_by_outsiders(private_file):
+    room, owner, *_ = private_file
+    assert search_hits(logged_in(UserFactory()), reverse("search"), "plan") == 0
+    assert search_hits(logged_in(owner), reverse("search"), "plan") == 1
+
+
+def test_a_removed_file_is_no_longer_found(room, author):
+    client = logged_in(author)
+    post_files(client, room, upload("keep.pdf", PDF), upload("dropped.pdf", PDF))
+    attachment_remove(attachment=Attachment.objects.get(name="dropped.pdf"), actor=UserFactory(is_staff=True))
+    assert Message.objects.get().parts_text == "keep.pdf"
+    assert search_hits(client, reverse("search"), "dropped") == 0
+    assert search_hits(client, reverse("search"), "keep") == 1
 
 
 # --- live -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The server command is the Procfile's web line, so development runs what production runs.
 WEB := $(shell sed -n 's/^web: //p' Procfile)
+WORKER := $(shell sed -n 's/^worker: //p' Procfile)
 
 .PHONY: run test services chromium shell lint format check-deploy clean bench bench-history bench-upload screenshots
 
@@ -30,8 +31,9 @@ run:
 	@$(MAKE) --no-print-directory $(VENV)/.base-installed
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
-	@echo "Serving on http://$(HOST):$(PORT)/"
-	DEBUG=1 HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sh -c '$(WEB)'
+	@echo "Serving on http://$(HOST):$(PORT)/, with the background worker beside it"
+	DEBUG=1 HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	  sh -c '$(WORKER) & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; $(WEB)'
 
 ## test: set up and run every test against real Postgres, Redis and Chromium
 test: $(VENV)/.dev-installed services chromium

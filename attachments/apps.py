@@ -6,6 +6,8 @@ class AttachmentsConfig(AppConfig):
     verbose_name = "Attachments"
 
     def ready(self):
-        from attachments import receivers
+        from attachments import receivers, tasks
+        from config.schedule import periodic_register
 
         receivers.connect()
+        periodic_register(tasks.attachments_sweep, every=tasks.SWEEP_EVERY)

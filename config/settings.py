@@ -48,12 +48,16 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "channels",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "allauth",
     "allauth.account",
     "accounts",
     "rooms",
     "messages_app",
     "attachments",
+    # The project's own commands (the worker) and shared modules; no models.
+    "config",
 ]
 
 MIDDLEWARE = [
@@ -307,6 +311,12 @@ ATTACHMENT_RATE = tuple(int(part) for part in os.environ.get("ATTACHMENT_RATE", 
 REQUEST_MAX_BYTES = ATTACHMENT_MAX_BYTES * ATTACHMENT_MAX_FILES + 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 
+# --- Background work ----------------------------------------------------------
+# Django's Tasks API (django-tasks, the backport of Django 6's django.tasks), queued
+# in the database, so nothing new has to run: `manage.py worker` (Procfile worker:)
+# runs them, periodic ones included (config/schedule.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
 # --- Chat rules -------------------------------------------------------------
 CHAT_MESSAGE_MAX_LENGTH = 4000
 CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "30/10")
@@ -359,6 +369,12 @@ LOGGING = {
         "uvicorn.error": {"filters": ["client_faults"]},
         # A 403 the app chose is one line, not a traceback (config/logfilters.py).
         "django.request": {"filters": ["refusals"]},
-        **{app: {"level": LOG_LEVEL} for app in ("accounts", "rooms", "messages_app", "config")},
+        **{
+            app: {"level": LOG_LEVEL}
+            for app in ("accounts", "rooms", "messages_app", "attachments", "config")
+        },
+        # The worker's own lines: each task started, finished or failed.
+        "django_tasks": {"level": LOG_LEVEL},
+        "django_tasks_db": {"level": LOG_LEVEL},
     },
 }

@@ -26,6 +26,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from attachments.tasks import attachments_sweep
 from config.security import CONTENT_SECURITY_POLICY
 from messages_app.models import Message, ModerationAction
 from messages_app.services import message_post, report_create
@@ -62,6 +63,7 @@ class World:
         )
         EmailAddress.objects.create(user=self.owner, email="owner@example.com", primary=True, verified=True)
         Group.objects.create(name="moderators")
+        attachments_sweep.enqueue()  # a row of the worker's queue (django-tasks-db's admin)
 
     def values(self, route):
         """A value for each parameter of the route, naming objects of this world."""

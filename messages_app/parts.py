@@ -8,7 +8,10 @@ their AppConfig.ready(), and messages_app calls them at three moments:
   rates are checked, before the message is saved; `save` then runs in the message's
   transaction, and `discard` undoes a `prepare` whose message was not saved;
 - reading: history pages prefetch each part's rows (`prefetch`, a lookup on Message);
-- showing: message.html includes each part's `template` (the `message_parts` tag).
+- showing: message.html includes each part's `template` (the `message_parts` tag);
+- exporting (messages_app/export.py): each exported message's JSON holds, under the
+  part's `export_key`, what `export` makes of it, and the HTML file includes the
+  part's `export_template` (self-contained: no thumbnails, no scripts).
 """
 
 from collections.abc import Callable
@@ -27,6 +30,9 @@ class MessagePart:
     prepare: Callable[..., Any]
     save: Callable[..., None]  # (prepared, *, message)
     discard: Callable[[Any], None]  # (prepared)
+    export_key: str  # e.g. "attachments"
+    export: Callable[[Any], Any]  # (message, its rows prefetched) -> JSON-able data
+    export_template: str
 
 
 PARTS: list[MessagePart] = []
@@ -72,3 +78,8 @@ def parts_known_empty(message):
     cache = message.__dict__.setdefault("_prefetched_objects_cache", {})
     for part in PARTS:
         cache[part.prefetch] = getattr(message, part.prefetch).none()
+
+
+def parts_export(message):
+    """{export_key: data} of every part, for a message whose parts are prefetched."""
+    return {part.export_key: part.export(message) for part in PARTS}

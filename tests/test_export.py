@@ -2,6 +2,7 @@
 history as JSON or one self-contained HTML file, streamed a page of messages at a
 time; `manage.py export_room` writes the same."""
 
+import http.client
 import json
 import re
 from datetime import UTC
@@ -333,3 +334,28 @@ def test_the_page_costs_a_fixed_number_of_queries_for_many_messages(
     with django_assert_max_num_queries(6):  # session, user, room, membership; messages, files
         text = streamed_text(client.get(export_url(room, "html")))
     assert text.count('class="message"') == 300
+
+
+# --- on a real server process -------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_server_streams_the_export_without_reading_it_whole(asgi_server, room, author):
+    """uvicorn and Django's ASGI handler, as production runs them: the pieces are sent
+    as they are made (chunked), the pages read in the request's thread, and Django never
+    falls back to reading a plain iterator into a list (it warns when it does)."""
+    for n in range(5):
+        MessageFactory(room=room, author=author, body=f"served {n}")
+    mark = asgi_server.log_mark()
+    session = logged_in(author).cookies["sessionid"].value
+    connection = http.client.HTTPConnection("127.0.0.1", asgi_server.port, timeout=10)
+    connection.request("GET", export_url(room, "json"), headers={"Cookie": f"sessionid={session}"})
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    assert response.status == 200
+    assert response.getheader("Transfer-Encoding") == "chunked"
+    assert response.getheader("Content-Length") is None
+    assert [m["body"] for m in json.loads(body)["messages"]] == [f"served {n}" for n in range(5)]
+    assert "must consume synchronous iterators" not in asgi_server.log_text(since=mark)
+    asgi_server.assert_clean_log(since=mark)

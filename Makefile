@@ -8,7 +8,7 @@ PORT ?= 8000
 WEB := $(shell sed -n 's/^web: //p' Procfile)
 WORKER := $(shell sed -n 's/^worker: //p' Procfile)
 
-.PHONY: run test services chromium shell lint format check-deploy clean bench bench-history bench-upload screenshots
+.PHONY: run test services chromium shell lint format check-deploy clean bench bench-history bench-upload bench-export screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench: $(VENV)/.dev-installed services
 ## bench-upload: peak memory of a server process receiving files of 1, 5 and 25 MiB
 bench-upload: $(VENV)/.dev-installed services
 	$(PY) -m bench.upload $(BENCH_ARGS)
+
+## bench-export: peak memory of manage.py export_room over rooms of 10,000, 100,000 and 1,000,000 messages
+bench-export: $(VENV)/.dev-installed services
+	$(PY) -m bench.export $(BENCH_ARGS)
 
 ## bench-history: history pages, catch-up, search and admin list over 1,000,000 messages
 bench-history: $(VENV)/.dev-installed services

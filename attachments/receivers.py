@@ -1,7 +1,7 @@
 """How attachments hooks into messages_app, which may not import it: a message part
 (its files, in the message's fragment) and the deletion signal."""
 
-from attachments import services
+from attachments import selectors, services
 from messages_app.parts import MessagePart, message_part_register
 from messages_app.signals import message_deleted
 
@@ -12,6 +12,9 @@ FILES_PART = MessagePart(
     save=services.attachments_save,
     discard=services.attachments_discard,
     text=services.attachment_names,
+    export_key="attachments",
+    export=selectors.attachments_export,
+    export_template="attachments/export/message_files.html",
 )
 
 

@@ -22,3 +22,18 @@ def attachment_list_for_room(*, room, before_id=None, limit=FILES_PAGE_SIZE):
         files = files.filter(id__lt=before_id)
     page = list(files.order_by("-id")[: limit + 1])
     return page[:limit], len(page) > limit
+
+
+def attachments_export(message):
+    """A message's files in a room export (messages_app/export.py), from the rows
+    prefetched with its page: what they are and where members download them."""
+    return [
+        {
+            "id": file.pk,
+            "name": file.name,
+            "size": file.size,
+            "content_type": file.content_type,
+            "url": file.get_absolute_url(),
+        }
+        for file in message.attachments.all()
+    ]

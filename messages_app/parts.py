@@ -9,7 +9,10 @@ their AppConfig.ready(), and messages_app calls them at three moments:
   transaction, and `discard` undoes a `prepare` whose message was not saved;
   `text` gives the lines that search finds the message by (Message.parts_text);
 - reading: history pages prefetch each part's rows (`prefetch`, a lookup on Message);
-- showing: message.html includes each part's `template` (the `message_parts` tag).
+- showing: message.html includes each part's `template` (the `message_parts` tag);
+- exporting (messages_app/export.py): each exported message's JSON holds, under the
+  part's `export_key`, what `export` makes of it, and the HTML file includes the
+  part's `export_template` (self-contained: no thumbnails, no scripts).
 """
 
 from collections.abc import Callable
@@ -30,6 +33,9 @@ class MessagePart:
     discard: Callable[[Any], None]  # (prepared)
     # (prepared, or the saved rows that `prefetch` names) -> lines for Message.parts_text
     text: Callable[[Any], list[str]]
+    export_key: str  # e.g. "attachments"
+    export: Callable[[Any], Any]  # (message, its rows prefetched) -> JSON-able data
+    export_template: str
 
 
 PARTS: list[MessagePart] = []
@@ -86,3 +92,8 @@ def parts_known_empty(message):
     cache = message.__dict__.setdefault("_prefetched_objects_cache", {})
     for part in PARTS:
         cache[part.prefetch] = getattr(message, part.prefetch).none()
+
+
+def parts_export(message):
+    """{export_key: data} of every part, for a message whose parts are prefetched."""
+    return {part.export_key: part.export(message) for part in PARTS}

@@ -38,6 +38,7 @@ urlpatterns = [
     path("rooms/<slug:slug>/delete/", room_views.room_delete_view, name="room_delete"),
     path("rooms/<slug:slug>/messages/", views.room_messages, name="room_messages"),
     path("rooms/<slug:slug>/search/", views.room_search, name="room_search"),
+    path("rooms/<slug:slug>/export/", views.room_export, name="room_export"),
     path("search/", views.search, name="search"),
     path("rooms/<slug:slug>/messages/<int:pk>/", views.message_detail, name="message_detail"),
     path("rooms/<slug:slug>/messages/<int:pk>/edit/", views.message_edit_view, name="message_edit"),

@@ -1,11 +1,14 @@
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from config.params import datetime_param, id_param, text_param
+from config.params import choice_param, datetime_param, id_param, text_param
+from messages_app.export import CONTENT_TYPES, EXPORT_FORMATS, export_chunks, export_file_name
 from messages_app.frames import FrameError, parse_client_id
 from messages_app.models import Message
 from messages_app.room_views import render_room_page
@@ -192,3 +195,41 @@ def _search_page(request, *, room, query):
     if room is None:
         return message_search_all(user=request.user, query=query, before_id=before)
     return message_search_room(user=request.user, room=room, query=query, before_id=before)
+
+
+@login_required
+@require_GET
+def room_export(request, slug):
+    """The room's history as a file to download (`?format=json`, the default, or
+    `html`), streamed a page of messages at a time (messages_app/export.py)."""
+    access = readable_room_or_404(slug=slug, user=request.user)
+    export_format = choice_param(request.GET, "format", EXPORT_FORMATS, default="json")
+    exported_at = timezone.now()
+    chunks = export_chunks(
+        access.room,
+        export_format=export_format,
+        exported_at=exported_at,
+        base_url=request.build_absolute_uri("/"),
+    )
+    response = StreamingHttpResponse(_streamed(request, chunks), content_type=CONTENT_TYPES[export_format])
+    name = export_file_name(access.room, export_format=export_format, exported_at=exported_at)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _streamed(request, chunks):
+    """Under ASGI, Django reads a plain iterator into one list before sending any of
+    it (StreamingHttpResponse.__aiter__): there, step it a piece at a time instead, in
+    the request's thread (thread-sensitive), which holds its database connection."""
+    if not isinstance(request, ASGIRequest):
+        return chunks
+
+    async def pieces():
+        step = sync_to_async(next, thread_sensitive=True)
+        try:
+            while (piece := await step(chunks, None)) is not None:
+                yield piece
+        finally:
+            await sync_to_async(chunks.close, thread_sensitive=True)()
+
+    return pieces()

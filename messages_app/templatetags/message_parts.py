@@ -14,3 +14,10 @@ register = template.Library()
 def message_parts(context):
     flat = context.flatten()
     return mark_safe("".join(get_template(part.template).render(flat) for part in PARTS))
+
+
+@register.simple_tag(takes_context=True)
+def message_export_parts(context):
+    """The parts in a room's exported HTML file (messages_app/export.py)."""
+    flat = context.flatten()
+    return mark_safe("".join(get_template(part.export_template).render(flat) for part in PARTS))

@@ -359,3 +359,13 @@ def test_a_real_server_streams_the_export_without_reading_it_whole(asgi_server, 
     assert [m["body"] for m in json.loads(body)["messages"]] == [f"served {n}" for n in range(5)]
     assert "must consume synchronous iterators" not in asgi_server.log_text(since=mark)
     asgi_server.assert_clean_log(since=mark)
+
+
+def test_the_room_menu_offers_both_exports(room, author):
+    client = logged_in(author)
+    page = client.get(room.get_absolute_url()).content.decode()
+    links = re.findall(r'<a href="([^"]+\?format=(html|json))" download>', page)
+    assert [kind for _, kind in links] == ["html", "json"]
+    for url, kind in links:
+        response = client.get(url.replace("&amp;", "&"))
+        assert response.status_code == 200 and f'.{kind}"' in response["Content-Disposition"]

@@ -200,6 +200,8 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "none")
 ACCOUNT_UNIQUE_EMAIL = True
+# Room mentions (@here, messages_app.text.ROOM_MENTIONS) are nobody's username.
+ACCOUNT_USERNAME_BLACKLIST = ["here", "channel", "everyone"]
 ACCOUNT_SESSION_REMEMBER = True
 # allauth's limits (its defaults, stated here so that they are seen), counted in CACHES:
 # the login form 30 times a minute per IP; failed logins 10 a minute per IP and 5 per

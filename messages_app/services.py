@@ -24,7 +24,13 @@ from messages_app.parts import (
 from messages_app.ratelimit import send_wait_seconds
 from messages_app.selectors import message_runs
 from messages_app.signals import message_deleted, message_edited, message_posted, message_signal_send
-from messages_app.text import mention_candidates, render_message_html, without_control_characters
+from messages_app.text import (
+    ROOM_MENTION,
+    ROOM_MENTIONS,
+    mention_candidates,
+    render_message_html,
+    without_control_characters,
+)
 from rooms.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -133,19 +139,25 @@ def _room_members(*, room, usernames=None):
     return {username: (user_id, display_name) for username, user_id, display_name in rows}
 
 
-def _render(message, *, room, members=None):
+def _render(message, *, room, members=None, may_mention_room=False):
     """Render the body and return the ids it mentions; `members` (from _room_members)
     saves the query when many messages of one room are rendered. The stored HTML says
     @username; `mention_names` lets this message's fragment show display names now
-    (text.mention_names_applied; fragments.py finds them for messages read back)."""
+    (text.mention_names_applied; fragments.py finds them for messages read back).
+    With `may_mention_room` (owners and moderators), @here mentions every member."""
     candidates = mention_candidates(message.body)
-    if members is None:
-        members = _room_members(room=room, usernames=candidates) if candidates else {}
+    room_words = candidates & ROOM_MENTIONS if may_mention_room and not room.is_direct else set()
+    if members is None and candidates:
+        members = _room_members(room=room, usernames=None if room_words else candidates)
+    members = members or {}
     found = {name: members[name] for name in candidates if name in members}
     mentionable = {name: user_id for name, (user_id, _) in found.items()}
-    message.body_html = render_message_html(message.body, mentionable=mentionable)
+    message.body_html = render_message_html(
+        message.body, mentionable={**mentionable, **dict.fromkeys(room_words, ROOM_MENTION)}
+    )
     message.mention_names = {user_id: display_name or name for name, (user_id, display_name) in found.items()}
-    return sorted(set(mentionable.values()) - {message.author_id})
+    mentioned = {user_id for user_id, _ in members.values()} if room_words else set(mentionable.values())
+    return sorted(mentioned - {message.author_id})
 
 
 def _not_blocking(mentioned_ids, *, author):
@@ -183,7 +195,14 @@ def message_post(*, room, author, body, client_id=None, files=None):
     if not body and not prepared:
         raise MessageRejected("Write something before sending.")
     try:
-        message = _save_new_message(room=room, author=author, body=body, client_id=client_id, parts=prepared)
+        message = _save_new_message(
+            room=room,
+            author=author,
+            body=body,
+            client_id=client_id,
+            parts=prepared,
+            may_mention_room=membership.can_moderate,
+        )
     except IntegrityError:  # the same send, retried concurrently, won the race
         parts_discard(prepared)
         return _message_sent_before(room=room, author=author, client_id=client_id)
@@ -195,9 +214,10 @@ def message_post(*, room, author, body, client_id=None, files=None):
 
 
 @transaction.atomic
-def _save_new_message(*, room, author, body, client_id, parts=()):
+def _save_new_message(*, room, author, body, client_id, parts=(), may_mention_room=False):
     message = Message(room=room, author=author, body=body, client_id=client_id, parts_text=parts_text(parts))
-    mentioned_ids = _not_blocking(_render(message, room=room), author=author)
+    mentioned = _render(message, room=room, may_mention_room=may_mention_room)
+    mentioned_ids = _not_blocking(mentioned, author=author)
     message.save()
     if mentioned_ids:  # a new message has none yet: no query to find that out
         message.mentions.add(*mentioned_ids)
@@ -280,7 +300,8 @@ def message_edit(*, room, user, message_id, body):
         raise MessageRejected("You can only edit your own messages.")
     with transaction.atomic():
         message.body = body
-        mentioned_ids = _not_blocking(_render(message, room=room), author=user)
+        mentioned = _render(message, room=room, may_mention_room=membership.can_moderate)
+        mentioned_ids = _not_blocking(mentioned, author=user)
         message.edited_at = message.changed_at = timezone.now()
         message.save(update_fields=["body", "body_html", "edited_at", "changed_at"])
         message.mentions.set(mentioned_ids)

@@ -15,6 +15,11 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 MENTION = re.compile(r"(?<![\w@])@([\w.@+-]*[\w+-])")
+# @here, @channel, @everyone: the whole room, when an owner or moderator writes it
+# (messages_app.services); nobody may take these as usernames (settings).
+ROOM_MENTIONS = frozenset({"here", "channel", "everyone"})
+# What `mentionable` maps a room mention to, in place of a user id.
+ROOM_MENTION = "room"
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "a", "span"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}, "span": {"class", "data-user"}, "code": {"class"}}
@@ -46,7 +51,11 @@ def _mention_tokens(text, mentionable):
             continue
         if match.start() > position:
             tokens.append(_text_token(text[position : match.start()]))
-        opening = Token("mention_open", "span", 1, attrs={"class": "mention", "data-user": str(user_id)})
+        if user_id == ROOM_MENTION:
+            attrs = {"class": "mention mention-room"}
+        else:
+            attrs = {"class": "mention", "data-user": str(user_id)}
+        opening = Token("mention_open", "span", 1, attrs=attrs)
         tokens += [opening, _text_token(match.group(0)), Token("mention_close", "span", -1)]
         position = match.end()
     if position < len(text):
@@ -88,7 +97,8 @@ _renderer = _build_renderer()
 
 
 def render_message_html(body, *, mentionable=None):
-    """Safe HTML for a message body. `mentionable` maps usernames to user ids."""
+    """Safe HTML for a message body. `mentionable` maps usernames to user ids (and
+    room mentions to ROOM_MENTION)."""
     html = _renderer.render(body, {"mentionable": mentionable or {}})
     return nh3.clean(
         html,

@@ -1,12 +1,20 @@
 """Messages: the posting rules, history selectors and the HTTP endpoints."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.models import Block
 from messages_app.models import Message
 from messages_app.selectors import message_list_after, message_list_before, message_list_latest
-from messages_app.services import MessageRejected, message_import, message_post, parse_rate_limit
+from messages_app.services import (
+    MessageRejected,
+    message_edit,
+    message_import,
+    message_post,
+    parse_rate_limit,
+)
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +199,41 @@ def test_message_html_is_escaped_on_the_page(client, room, member):
     client.force_login(member)
     page = client.get(f"/rooms/{room.slug}/").content.decode()
     assert "<img src=x" not in page and "&lt;img src=x onerror=" in page
+
+
+# --- room mentions: @here, @channel, @everyone -----------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["here", "channel", "everyone"])
+def test_a_moderators_room_mention_mentions_every_member_but_the_author_and_blockers(room, word):
+    moderator = MembershipFactory(room=room, role="moderator").user
+    reader, other, blocker = (MembershipFactory(room=room).user for _ in range(3))
+    MembershipFactory(room=room, banned_at=timezone.now())  # a banned member is not the room
+    Block.objects.create(blocker=blocker, blocked=moderator)
+    message = message_post(room=room, author=moderator, body=f"@{word} lunch is here")
+    assert set(message.mentions.values_list("id", flat=True)) == {reader.pk, other.pk}
+    assert f'<span class="mention mention-room">@{word}</span>' in message.body_html
+
+
+def test_a_members_room_mention_is_plain_text(room, member):
+    MembershipFactory(room=room)
+    message = message_post(room=room, author=member, body="@here anyone?")
+    assert not message.mentions.exists() and "mention" not in message.body_html
+
+
+def test_an_edit_keeps_a_moderators_room_mention(room):
+    owner = MembershipFactory(room=room, role="owner").user
+    reader = MembershipFactory(room=room).user
+    message = message_post(room=room, author=owner, body="hello")
+    message_edit(room=room, user=owner, message_id=message.pk, body="hello @here")
+    assert list(message.mentions.values_list("id", flat=True)) == [reader.pk]
+
+
+@pytest.mark.parametrize("username", ["here", "channel", "everyone"])
+def test_a_room_mention_is_nobodys_username(client, username):
+    password = "a-Long-test-password-42"
+    client.post(
+        "/accounts/signup/",
+        {"username": username, "email": "x@example.com", "password1": password, "password2": password},
+    )
+    assert not get_user_model().objects.filter(username=username).exists()

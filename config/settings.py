@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "rooms",
     "messages_app",
     "attachments",
+    "notifications",
     # The project's own commands (the worker) and shared modules; no models.
     "config",
 ]
@@ -373,7 +374,7 @@ LOGGING = {
         "django.request": {"filters": ["refusals"]},
         **{
             app: {"level": LOG_LEVEL}
-            for app in ("accounts", "rooms", "messages_app", "attachments", "config")
+            for app in ("accounts", "rooms", "messages_app", "attachments", "notifications", "config")
         },
         # The worker's own lines: each task started, finished or failed.
         "django_tasks": {"level": LOG_LEVEL},

@@ -25,6 +25,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
     path("", include("attachments.urls")),
+    path("", include("notifications.urls")),
     path("", include("rooms.urls")),
     path("", include("messages_app.urls")),
 ]

@@ -165,9 +165,18 @@ def inline_code(html):
 TEMPLATE_COMMENT = re.compile(r"{% comment %}.*?{% endcomment %}|{#.*?#}", re.DOTALL)
 
 
+# The exported history is one self-contained file read from the disk, where no policy
+# applies and no other file can come with it: its <style> is inline on purpose.
+SELF_CONTAINED = {"templates/messages_app/export/start.html"}
+
+
 def test_no_template_holds_inline_code():
     """Fragments that only travel over sockets (new messages, typing, presence) too."""
-    templates = sorted((ROOT / "templates").rglob("*.html"))
+    templates = [
+        path
+        for path in sorted((ROOT / "templates").rglob("*.html"))
+        if str(path.relative_to(ROOT)) not in SELF_CONTAINED
+    ]
     found = {
         str(path.relative_to(ROOT)): inline_code(TEMPLATE_COMMENT.sub("", path.read_text()))
         for path in templates

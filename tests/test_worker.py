@@ -4,24 +4,22 @@ their own schedule (config/schedule.py): the orphan sweep of attachments."""
 
 import io
 import os
-import signal
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
-from django.core.management import call_command
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
 from attachments.tasks import SWEEP_EVERY, attachments_sweep
 from config import schedule
+from tests.background import run_worker
 from tests.factories import RoomFactory
 
-# The worker closes and reopens its connection between tasks, as in production: no
-# test transaction can wrap that.
+# The worker reconnects between tasks (tests/background.py).
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -33,19 +31,6 @@ def always_fails():
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def run_worker():
-    """`manage.py worker` until no task is ready, in this process (so inside the test's
-    transaction); the worker's signal handlers are put back afterwards."""
-    handlers = {
-        number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
-    }
-    try:
-        call_command("worker", "--batch", "--no-startup-delay", "--no-reload", "--interval=0", verbosity=0)
-    finally:
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
 
 
 def waiting(task):

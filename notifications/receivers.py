@@ -1,0 +1,17 @@
+"""How notifications hears of new messages: messages_app's message_posted signal,
+sent after commit. The receiver runs on the message path (the request or the
+consumer), so it only decides whether there is anything to do and leaves the work
+to the background worker."""
+
+from messages_app.signals import message_posted
+from notifications.services import message_may_notify
+from notifications.tasks import notify_message
+
+
+def _message_posted(sender, message, mentioned_ids=(), **kwargs):
+    if message_may_notify(message=message, mentioned_ids=mentioned_ids):
+        notify_message.enqueue(message.pk, list(mentioned_ids))
+
+
+def connect():
+    message_posted.connect(_message_posted, dispatch_uid="notifications.message_posted")

@@ -1,0 +1,118 @@
+"""The rules of notifications: levels, who hears of a message, and why."""
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from accounts.models import Block
+from notifications.models import Level, Notification, Preferences, RoomLevel
+from rooms.models import Membership
+
+logger = logging.getLogger(__name__)
+
+Reason = Notification.Reason
+
+
+def preferences_of(user):
+    """The person's notification defaults (unsaved, the product's, until they change one)."""
+    return Preferences.objects.filter(user=user).first() or Preferences(user=user)
+
+
+def default_level(*, room, preferences):
+    return preferences.direct_level if room.is_direct else preferences.room_level
+
+
+def room_level_of(*, user, room):
+    """The level that applies to the user in the room: their choice, else their
+    default, else the product's; one query (the room page asks for it)."""
+    chosen = RoomLevel.objects.filter(user=user, room=room).values("level")[:1]
+    field = "direct_level" if room.is_direct else "room_level"
+    default = Preferences.objects.filter(user=user).values(field)[:1]
+    product_default = default_level(room=room, preferences=Preferences())
+    level = Coalesce(Subquery(chosen), Subquery(default), Value(product_default))
+    return get_user_model().objects.filter(pk=user.pk).values_list(level, flat=True).get()
+
+
+def room_level_set(*, user, room, level):
+    """A member's level for the room (the caller has checked they are one)."""
+    level = Level(level)
+    RoomLevel.objects.update_or_create(user=user, room=room, defaults={"level": level})
+    logger.info("notification level set room=%s user=%s level=%s", room.slug, user.username, level)
+    return level
+
+
+def notification_reason(*, level, is_direct, mentioned):
+    """Why someone at `level` hears of a message, or None: "nothing" never notifies
+    (a mention still raises the room's badge, which messages_app keeps)."""
+    if level == Level.NOTHING:
+        return None
+    if mentioned:
+        return Reason.MENTION
+    if level == Level.ALL:
+        return Reason.DIRECT if is_direct else Reason.MESSAGE
+    return None
+
+
+def message_may_notify(*, message, mentioned_ids):
+    """A cheap first look, on the message path: could anyone hear of this message? A
+    message that mentions nobody, in a room where nobody follows every message, needs
+    no background work at all (one query answers)."""
+    if mentioned_ids or message.room.is_direct:
+        return True
+    return _followers_of_every_message(message).exists()
+
+
+def _followers_of_every_message(message):
+    chosen = RoomLevel.objects.filter(room_id=message.room_id, user_id=OuterRef("user_id"))
+    all_by_default = Preferences.objects.filter(user_id=OuterRef("user_id"), room_level=Level.ALL)
+    members = Membership.objects.filter(room_id=message.room_id, banned_at__isnull=True)
+    return members.exclude(user_id=message.author_id).filter(
+        Exists(chosen.filter(level=Level.ALL)) | (~Exists(chosen) & Exists(all_by_default))
+    )
+
+
+def notification_recipients(*, message, mentioned_ids):
+    """[(user id, reason)] of the members who should hear of the message: by their
+    level, never its author, a banned member, or someone who blocked the author."""
+    room = message.room
+    members = set(
+        Membership.objects.filter(room=room, banned_at__isnull=True)
+        .exclude(user_id=message.author_id)
+        .values_list("user_id", flat=True)
+    )
+    chosen = dict(RoomLevel.objects.filter(room=room, user_id__in=members).values_list("user_id", "level"))
+    defaults = {p.user_id: p for p in Preferences.objects.filter(user_id__in=members - chosen.keys())}
+    blockers = set(
+        Block.objects.filter(blocked_id=message.author_id, blocker_id__in=members).values_list(
+            "blocker_id", flat=True
+        )
+    )
+    mentioned = set(mentioned_ids)
+    recipients = []
+    for user_id in sorted(members - blockers):
+        level = chosen.get(user_id) or default_level(
+            room=room, preferences=defaults.get(user_id) or Preferences()
+        )
+        reason = notification_reason(level=level, is_direct=room.is_direct, mentioned=user_id in mentioned)
+        if reason is not None:
+            recipients.append((user_id, reason))
+    return recipients
+
+
+@transaction.atomic
+def notifications_create(*, message, mentioned_ids):
+    """The message's notifications, once (a task run twice creates nothing more)."""
+    recipients = notification_recipients(message=message, mentioned_ids=mentioned_ids)
+    notifications = [
+        Notification(user_id=user_id, message=message, room=message.room, reason=reason)
+        for user_id, reason in recipients
+    ]
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    created = list(
+        Notification.objects.filter(message=message, user_id__in=[user_id for user_id, _ in recipients])
+    )
+    logger.info("notifications created message=%s count=%d", message.pk, len(created))
+    return created

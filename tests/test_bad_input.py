@@ -12,30 +12,51 @@ server in tests/test_cross_process.py), and a client id reused by another user
 import asyncio
 import base64
 import json
+import logging
 import os
+import types
 import unicodedata
 import urllib.request
 import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from django.utils import timezone
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from config.asgi import application
+from config.realtime import user_group
+from messages_app.consumers import CLOSE_TOO_LARGE
 from messages_app.frames import (
     ACTIONS,
     ACTIONS_WITH_BODY,
     ACTIONS_WITH_MESSAGE_ID,
+    MAX_FRAME_BYTES,
+    MAX_MESSAGE_ID,
     ClientFrame,
     FrameError,
+    frame_too_large,
     parse_frame,
 )
 from messages_app.models import Message, Report
 from messages_app.services import MessageRejected, message_post
 from tests.factories import MembershipFactory, RoomFactory
-from tests.sockets import COMPOSER_CLEARED, joined_socket, live, make_member, receive_all, receive_until
+from tests.sockets import (
+    COMPOSER_CLEARED,
+    ORIGIN,
+    joined_socket,
+    live,
+    make_member,
+    open_socket,
+    receive_all,
+    receive_until,
+    session_cookie,
+)
 
 MAX_LENGTH = 4000
 
@@ -210,7 +231,12 @@ def masked_frame(opcode, payload):
     """One client frame, masked as RFC 6455 requires of clients, written by hand: client
     libraries refuse to send text that is not UTF-8."""
     mask, size = os.urandom(4), len(payload)
-    length = bytes([0x80 | size]) if size < 126 else bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    if size < 126:
+        length = bytes([0x80 | size])
+    elif size < 2**16:
+        length = bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        length = bytes([0x80 | 127]) + size.to_bytes(8, "big")
     return bytes([0x80 | opcode]) + length + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
@@ -417,3 +443,329 @@ def test_message_post_saves_the_cleaned_text_exactly_or_refuses(room, member, bo
             raise RolledBack
     except RolledBack:
         pass
+
+
+# --- property-based: generated frames over the sockets -------------------------------------------
+#
+# In process (WebsocketCommunicator through config.asgi: origin check, session auth, routing),
+# which keeps a hundred examples within seconds; what only a real server sees (invalid UTF-8,
+# its own 64 KiB cap) is tested above. The property: a frame never crashes a consumer, never
+# logs a traceback, and never closes a socket but with 1009 after a frame over 64 KiB.
+
+SOCKET_EXAMPLES = settings(
+    max_examples=100,
+    deadline=None,
+    database=None,  # no .hypothesis/ directory left behind
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+MESSAGE_KEYS = ["body", "message_id", "client_id", "reply_to", "react", "emoji", "typing", "edit", "delete"]
+hostile_text = st.one_of(
+    st.text(any_character, max_size=40),
+    st.sampled_from(["\x00", "\ud800", "\udfff x", "\ufeff", "\u202e", " ", "<script>", "%00", "null"]),
+    st.integers(MAX_LENGTH - 2, MAX_LENGTH + 2).map(lambda size: "w" * size),
+)
+hostile_numbers = st.one_of(
+    st.sampled_from([0, -1, -(2**63), 2**31, MAX_MESSAGE_ID, MAX_MESSAGE_ID + 1, 2**64, 10**40]),
+    st.integers(),
+    st.floats(),  # NaN and the infinities too: json.dumps spells them, json.loads reads them
+    st.booleans(),
+)
+
+
+def too_large_frame(size):
+    """A post whose frame is `size` bytes in UTF-8 ("é" is two), near MAX_FRAME_BYTES."""
+    envelope = '{"body": ""}'
+    return '{"body": "' + "é" * ((size - len(envelope)) // 2) + "x" * ((size - len(envelope)) % 2) + '"}'
+
+
+def deeply_nested(depth):
+    return '{"body": "deep", "HEADERS": ' + "[" * depth + "]" * depth + "}"
+
+
+def room_frames(ids):
+    """Text and binary frames for the room socket; `ids` are the ids of messages it may
+    name (its user's own, another member's, one in another room) and a client id that
+    another user already used."""
+    known_ids = st.sampled_from([ids.own, ids.others, ids.elsewhere])
+    message_ids = known_ids | known_ids.map(str) | hostile_numbers | hostile_text
+    actions = st.sampled_from(sorted(ACTIONS))
+    keys = {
+        **{key: message_ids | hostile_text | json_values for key in MESSAGE_KEYS},
+        "action": actions | json_values,
+        "body": hostile_text | json_values,
+        "message_id": message_ids,
+        "client_id": st.uuids().map(str) | st.just(ids.used_client_id) | hostile_text | json_values,
+        "HEADERS": json_values | st.just({"HX-Request": "true", "HX-Trigger": None}),
+    }
+    ours = st.fixed_dictionaries({}, optional=keys)
+    # Nearly right: a real action on a message that exists, so that edits, deletes and
+    # read marks get past the parser to the services.
+    nearly_right = st.fixed_dictionaries(
+        {"action": actions, "message_id": known_ids, "body": hostile_text},
+        optional={key: value for key, value in keys.items() if key not in {"action", "message_id", "body"}},
+    )
+
+    def as_json(values):
+        return st.tuples(values, st.booleans()).map(
+            lambda pair: json.dumps(pair[0], ensure_ascii=pair[1])  # lone surrogates raw or escaped
+        )
+
+    # one_of draws its branches about evenly: a branch given twice is drawn twice as often.
+    text = st.one_of(
+        *[as_json(nearly_right)] * 3,
+        *[as_json(ours)] * 2,
+        as_json(json_values),
+        st.text(any_character, max_size=200),
+        st.integers(MAX_FRAME_BYTES - 3, MAX_FRAME_BYTES + 3).map(too_large_frame),
+        st.integers(1, 20_000).map(deeply_nested),
+    )
+    binary = st.binary(max_size=200)
+    return st.lists(text.map(lambda t: ("text", t)) | binary.map(lambda b: ("bytes", b)), max_size=8)
+
+
+def logged_tracebacks(caplog, since):
+    """Records from any logger, after the first `since`, at ERROR or carrying a traceback."""
+    return [
+        f"{record.name} {record.levelname}: {record.getMessage()}"
+        for record in caplog.records[since:]
+        if record.levelno >= logging.ERROR or record.exc_info
+    ]
+
+
+async def output_until(socket, wanted, timeout=3):
+    """The socket's next output that `wanted` accepts or that closes it (a crash raises)."""
+    while True:
+        output = await socket.receive_output(timeout=timeout)
+        if output["type"] == "websocket.close" or wanted(output):
+            return output
+
+
+async def send_frame(socket, kind, payload):
+    """As the server passes a frame on; send_to() would refuse an empty one, a browser can send it."""
+    await socket.send_input({"type": "websocket.receive", kind: payload})
+
+
+def is_text(output):
+    return bool(output.get("text"))
+
+
+class MemberSocket:
+    """A member's room socket across examples: reopened after it closed."""
+
+    def __init__(self, room, user):
+        self.room, self.user, self.socket, self.sent = room, user, None, 0
+
+    async def open(self):
+        self.socket = await open_socket(self.room.slug, self.user)
+        await output_until(self.socket, lambda output: 'id="typing"' in output.get("text", ""))
+
+    async def send(self, kind, payload):
+        await send_frame(self.socket, kind, payload)
+
+    async def assert_still_posts(self):
+        """A valid message sent after the frames comes back: the socket is open, and it
+        handled every frame before (one socket's frames are handled in order)."""
+        self.sent += 1
+        tag = f"still posting {self.sent}"
+        await self.socket.send_json_to({"body": tag})
+        output = await output_until(self.socket, lambda output: tag in output.get("text", ""))
+        assert output["type"] == "websocket.send", f"closed with {output.get('code')}, no frame was too large"
+
+    async def assert_closed_too_large(self):
+        output = await output_until(self.socket, lambda output: False)
+        assert output["code"] == CLOSE_TOO_LARGE, output
+        await self.socket.disconnect()
+        await self.open()
+
+
+@pytest.fixture
+async def member_socket(transactional_db, channel_layer, close_worker_thread_connections, settings):
+    """A member's open room socket, and the ids a generated frame may name besides the
+    member's own message: another member's, one in another room, another user's client id."""
+    settings.CHAT_RATE_LIMIT = "0"  # the follow-up post must not be refused for being one too many
+    room, elsewhere = await sync_to_async(RoomFactory)(), await sync_to_async(RoomFactory)()
+    alice, bob = await make_member(room), await make_member(room)
+    used_client_id = uuid.uuid4()
+    post = sync_to_async(message_post)
+    ids = types.SimpleNamespace(
+        others=(await post(room=room, author=bob, body="bob's", client_id=used_client_id)).pk,
+        elsewhere=(await post(room=elsewhere, author=await make_member(elsewhere), body="far")).pk,
+        used_client_id=str(used_client_id),
+    )
+    socket = MemberSocket(room, alice)
+    await socket.open()
+    yield socket, ids
+    await socket.socket.disconnect()
+
+
+@pytest.mark.no_error_log
+@SOCKET_EXAMPLES
+@given(data=st.data())
+async def test_generated_frames_never_break_the_room_socket(member_socket, caplog, data):
+    socket, ids = member_socket
+    log_mark = len(caplog.records)
+    # A message of the member's own for each example: an example before may have deleted it.
+    own = await sync_to_async(message_post)(room=socket.room, author=socket.user, body="mine")
+    frames = data.draw(room_frames(types.SimpleNamespace(**{**vars(ids), "own": own.pk})), label="frames")
+    too_large = next(
+        (i for i, (kind, text) in enumerate(frames) if kind == "text" and frame_too_large(text)), None
+    )
+    if too_large is not None:  # the server closes the socket: what follows goes nowhere
+        frames = frames[: too_large + 1]
+
+    for kind, payload in frames:
+        await socket.send(kind, payload)
+
+    if too_large is None:
+        await socket.assert_still_posts()
+    else:
+        await socket.assert_closed_too_large()
+    event("closed with 1009" if too_large is not None else "still open")  # --hypothesis-show-statistics
+    assert not logged_tracebacks(caplog, log_mark)
+
+
+# The per-user sockets read nothing from the browser (sync.js may still send over them).
+USER_ROUTES = ["/ws/home/", "/ws/user/", "/ws/people/", "/ws/rooms/{slug}/ban/"]
+# The routes that send their lists again when told the user's rooms changed (the people
+# pages show no rooms; the ban watch of a user still banned waits on).
+SENDS_LISTS = {"/ws/home/", "/ws/user/"}
+read_marks = st.fixed_dictionaries({"action": st.just("read"), "message_id": hostile_numbers | hostile_text})
+any_frame = st.one_of(
+    (read_marks | json_values).map(json.dumps),
+    st.text(any_character, max_size=200),
+    st.integers(MAX_FRAME_BYTES - 1, MAX_FRAME_BYTES + 1).map(too_large_frame),
+    st.integers(1, 20_000).map(deeply_nested),
+).map(lambda t: ("text", t)) | st.binary(max_size=200).map(lambda b: ("bytes", b))
+
+
+@pytest.fixture(params=USER_ROUTES)
+async def user_socket(request, transactional_db, channel_layer, close_worker_thread_connections):
+    """An open per-user socket (the ban watch's user is banned from its room, so that it
+    stays open), and what it sends when the user's rooms change."""
+    room = await sync_to_async(RoomFactory)()
+    user = await make_member(room, banned_at=timezone.now() if "ban" in request.param else None)
+    socket = WebsocketCommunicator(
+        application, request.param.format(slug=room.slug), headers=[ORIGIN, await session_cookie(user)]
+    )
+    connected, _ = await socket.connect(timeout=10)
+    assert connected
+    lists = request.param in SENDS_LISTS
+    if lists:  # the lists it sends on connecting
+        await output_until(socket, is_text)
+    yield socket, user, lists
+    await socket.disconnect()
+
+
+@pytest.mark.no_error_log
+@settings(SOCKET_EXAMPLES, max_examples=30)  # four routes: 30 examples each keeps them within seconds
+@given(frames=st.lists(any_frame, max_size=8))
+async def test_generated_frames_never_break_a_per_user_socket(user_socket, caplog, frames):
+    socket, user, lists = user_socket
+    log_mark = len(caplog.records)
+
+    for kind, payload in frames:
+        await send_frame(socket, kind, payload)
+
+    assert await socket.receive_nothing(timeout=0.05), "a frame made the socket answer or close"
+    if lists:  # and it still follows the user's group
+        await get_channel_layer().group_send(user_group(user.pk), {"type": "rooms.changed"})
+        assert (await output_until(socket, is_text))["type"] == "websocket.send"
+    assert not logged_tracebacks(caplog, log_mark)
+
+
+# The same over a real server (uvicorn, as the Procfile runs it), where the protocol level
+# has its say: a text frame that is not UTF-8 fails the connection with 1007 (as
+# test_invalid_utf8_fails_the_connection_with_1007_and_the_server_carries_on shows), one
+# over 64 KiB is closed with 1009 by the server itself; nothing else closes it.
+CLOSE_NOT_UTF8 = 1007
+
+
+def encoded(kind, payload):
+    """A generated frame as bytes on the wire: lone surrogates make text that is not UTF-8."""
+    if kind == "bytes":
+        return BINARY, payload
+    return TEXT, payload.encode("utf-8", errors="surrogatepass")
+
+
+def close_expected(wire_frames):
+    """(index, close code) of the first frame the server must close the socket for, or None."""
+    for index, (opcode, data) in enumerate(wire_frames):
+        if len(data) > MAX_FRAME_BYTES:
+            return index, CLOSE_TOO_LARGE
+        if opcode == TEXT:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return index, CLOSE_NOT_UTF8
+    return None
+
+
+class RawMemberSocket:
+    """A member's raw socket to the real server across examples: reopened after it closed."""
+
+    def __init__(self, server, room, cookie):
+        self.server, self.room, self.cookie, self.sent = server, room, cookie, 0
+
+    async def open(self):
+        self.reader, self.writer = await raw_socket(self.server, self.room, self.cookie)
+
+    async def send(self, opcode, data):
+        self.writer.write(masked_frame(opcode, data))
+        await self.writer.drain()
+
+    async def assert_still_answers(self):
+        """A refusal of its own comes back: the socket is open and handled the frames before.
+        (Too long, not posted: a refusal that the rate limit does not turn into another.)"""
+        self.sent += 1
+        size = 5000 + self.sent
+        await self.send(TEXT, json.dumps({"body": "x" * size}).encode())
+        answer = f"this one has {size:,}".encode()
+        opcode, payload = (await frames_until(self.reader, lambda op, data: op == CLOSE or answer in data))[
+            -1
+        ]
+        assert opcode != CLOSE, f"closed with {int.from_bytes(payload[:2], 'big')}, no frame asked for it"
+
+    async def assert_closed_with(self, code):
+        _, payload = (await frames_until(self.reader, lambda opcode, _: opcode == CLOSE))[-1]
+        assert int.from_bytes(payload[:2], "big") == code
+        self.writer.close()
+        await self.open()
+
+
+@pytest.fixture
+async def raw_member_socket(asgi_server, transactional_db, close_worker_thread_connections):
+    room, cookie = await member_with_cookie()
+    elsewhere = await sync_to_async(RoomFactory)()
+    post = sync_to_async(message_post)
+    used_client_id = uuid.uuid4()
+    ids = types.SimpleNamespace(
+        own=(await post(room=room, author=await make_member(room), body="someone's")).pk,
+        others=(await post(room=room, author=await make_member(room), body="x", client_id=used_client_id)).pk,
+        elsewhere=(await post(room=elsewhere, author=await make_member(elsewhere), body="far")).pk,
+        used_client_id=str(used_client_id),
+    )
+    socket = RawMemberSocket(asgi_server, room, cookie)
+    await socket.open()
+    yield socket, ids
+    socket.writer.close()
+
+
+@settings(SOCKET_EXAMPLES, max_examples=40)
+@given(data=st.data())
+async def test_generated_frames_to_a_real_server_close_only_with_1007_or_1009(raw_member_socket, data):
+    socket, ids = raw_member_socket
+    mark = socket.server.log_mark()
+    wire_frames = [encoded(*frame) for frame in data.draw(room_frames(ids), label="frames")]
+    expected = close_expected(wire_frames)
+    if expected is not None:  # the server closes the socket: what follows goes nowhere
+        wire_frames = wire_frames[: expected[0] + 1]
+
+    for opcode, payload in wire_frames:
+        await socket.send(opcode, payload)
+
+    if expected is None:
+        await socket.assert_still_answers()
+    else:
+        await socket.assert_closed_with(expected[1])
+    event(f"closed with {expected[1]}" if expected else "still open")  # --hypothesis-show-statistics
+    socket.server.assert_clean_log(since=mark)  # no traceback, no ERROR (config/logfilters.py)

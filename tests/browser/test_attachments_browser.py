@@ -2,10 +2,16 @@
 composer and a file dropped on the room go with a caption by Enter, their progress bars
 fill, and a second member sees the thumbnail and the file link arrive live; the
 thumbnail opens the lightbox, Escape closes it. A refused upload keeps the caption and
-the files and says why. Axe-clean with a file pending and files shown; at phone width
-the composer with a pending file does not overflow. No console error, no failed request."""
+the files and says why; so does a cancelled one, which saves nothing and can be sent
+again. Axe-clean with a file pending and files shown; at phone width the composer with
+a pending file does not overflow. No console error, no failed request."""
+
+import os
+import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import expect
 
 from attachments.models import Attachment
@@ -53,6 +59,18 @@ WATCH_PROGRESS = """() => {
     })).observe(document.getElementById("composer-uploads"),
                 {subtree: true, attributes: true, attributeFilter: ["value"]});
 }"""
+
+
+# How far the furthest upload bar of the composer got (0 to 100).
+PROGRESS_SHOWN = """() => Math.max(0, ...[...document.querySelectorAll("#composer-uploads progress")]
+    .map(bar => bar.value))"""
+PROGRESS_BEGUN = """() => [...document.querySelectorAll("#composer-uploads progress")]
+    .some(bar => bar.value > 0)"""
+
+# A slow uplink (bytes per second; -1: no throttling), so that an upload can be caught mid-way.
+SLOW_UPLINK = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 64 * 1024}
+NO_THROTTLING = {**SLOW_UPLINK, "uploadThroughput": -1}
+UPLOADING = re.compile(r"\buploading\b")
 
 
 def room_with(*usernames):
@@ -178,6 +196,71 @@ def test_a_refused_upload_keeps_the_caption_and_the_files_and_says_why(asgi_serv
     assert list(Attachment.objects.values_list("name", flat=True)) == ["notes.txt"]
     expect(ben_page.locator("#messages")).not_to_contain_text("blank.txt")
     assert ann_tabs.problems == [] and ben_tabs.problems == []
+    asgi_server.assert_clean_log(mark)
+
+
+def stored_files(room):
+    """What the server's storage (MEDIA_ROOT, shared with the test) holds for a room."""
+    folder = Path(settings.MEDIA_ROOT) / "attachments" / str(room.pk)
+    return sorted(path.name for path in folder.rglob("*") if path.is_file())
+
+
+def test_cancel_stops_an_upload_saves_nothing_and_keeps_the_draft(asgi_server, new_context):
+    mark = asgi_server.log_mark()
+    room, (ann,) = room_with("ann")
+    tabs = Tabs(new_context, asgi_server, ann)
+    page = open_room(tabs, room)
+    network = tabs.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send("Network.emulateNetworkConditions", SLOW_UPLINK)
+
+    recording = os.urandom(3 * 1024 * 1024)  # about 48 s at 64 KiB/s: still going when cancelled
+    page.locator("#composer-files").set_input_files(
+        {"name": "recording.bin", "mimeType": "application/octet-stream", "buffer": recording}
+    )
+    expect(pending(page).locator(".upload-name")).to_have_text(["recording.bin"])
+    expect(pending(page).locator(".upload-size")).to_have_text(["3.0 MB"])
+    composer = page.locator("#composer-body")
+    composer.fill("the recording of the call")
+    composer.press("Enter")
+
+    cancel = page.get_by_role("button", name="Cancel upload")
+    expect(cancel).to_be_visible()
+    expect(page.locator("#composer")).to_have_class(UPLOADING)
+    page.wait_for_function(PROGRESS_BEGUN)
+    assert page.evaluate(PROGRESS_SHOWN) < 100  # caught mid-way
+    cancel.click()
+
+    # Stopped: the draft is all there, the bar back at nothing, the Cancel gone.
+    cancelled = "Upload cancelled. Your message and files are still here."
+    expect(page.locator("#composer-errors")).to_have_text(cancelled)
+    expect(page.locator("#composer")).not_to_have_class(UPLOADING)
+    expect(cancel).to_be_hidden()
+    expect(composer).to_have_value("the recording of the call")
+    expect(composer).to_be_focused()
+    expect(pending(page).locator(".upload-name")).to_have_text(["recording.bin"])
+    expect(pending(page).locator("progress")).to_have_js_property("value", 0)
+    expect(page.get_by_role("button", name="Remove recording.bin")).to_be_visible()
+    # Aborted before the server had the whole body, so its view never ran.
+    assert not Message.objects.exists() and not Attachment.objects.exists()
+    assert stored_files(room) == []
+
+    # Sent again on a normal line: the same caption and file arrive, once.
+    network.send("Network.emulateNetworkConditions", NO_THROTTLING)
+    composer.press("Enter")
+    expect(composer).to_have_value("")
+    expect(pending(page)).to_have_count(0)
+    expect(page.locator("#composer-errors")).to_have_text("")
+    message = Message.objects.get(room=room)
+    assert message.body == "the recording of the call"
+    sent = page.locator(f'.message[data-id="{message.pk}"]')
+    expect(sent.locator("li.attachment-file a[download]")).to_have_attribute("download", "recording.bin")
+    attachment = Attachment.objects.get()
+    assert attachment.message == message and attachment.file.read() == recording
+    assert stored_files(room) == ["recording.bin"]
+    assert tabs.problems == []
+    # The server answered one upload, the second: the cancelled one never reached a view.
+    assert asgi_server.log_text(mark).count(f'"POST /rooms/{room.slug}/messages/ ') == 1
     asgi_server.assert_clean_log(mark)
 
 

@@ -31,8 +31,18 @@ def message_broadcast(message, *, mentioned_ids=()):
             "message_id": message.pk,
             "author_id": message.author_id,
             "mentions": list(mentioned_ids),
+            "notice": _page_notice_html(message, mentioned_ids=mentioned_ids),
         },
     )
+
+
+def _page_notice_html(message, *, mentioned_ids):
+    """What a desktop notification would say, for the members it may concern (those
+    mentioned; everyone in a direct conversation), rendered once; else ""."""
+    if not (mentioned_ids or message.room.is_direct):
+        return ""
+    context = {"message": message, "room": message.room, "mentioned_ids": mentioned_ids}
+    return render_to_string("messages_app/partials/page_notice.html", context)
 
 
 def message_update_broadcast(message):

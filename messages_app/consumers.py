@@ -328,8 +328,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if membership is None or event["room_id"] == self.room.pk or event["author_id"] == self.user.pk:
             return
         membership.unread_count += 1
-        membership.has_unread_mention |= self.user.pk in event["mentions"]
+        membership.unread_mentions += self.user.pk in event["mentions"]
+        await self.send_page_notice(event, room=membership.room)
         await self.send_room_link(membership)
+
+    async def send_page_notice(self, event, *, room):
+        """The new message's notice (broadcast.py) if it concerns this user: they are
+        mentioned, or it is a direct message. The page decides whether to show it."""
+        if event.get("notice") and (room.is_direct or self.user.pk in event["mentions"]):
+            await self.send(text_data=event["notice"])
 
     async def room_read(self, event):
         """The user read a room (in this tab or another): clear its badge. Not this
@@ -339,7 +346,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         membership = self.sidebar.get(event["room_id"])
         if membership is None or event["room_id"] == self.room.pk:
             return
-        membership.unread_count, membership.has_unread_mention = 0, False
+        membership.unread_count = membership.unread_mentions = 0
         await self.send_room_link(membership)
 
     async def rooms_changed(self, event):

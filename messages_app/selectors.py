@@ -308,7 +308,7 @@ def room_list_discover(*, user):
 
 def membership_list_for_user(*, user):
     """The user's rooms (not banned from), each membership with its room, its
-    unread count, whether an unread message mentions the user, the time of the
+    unread count, how many unread messages mention the user, the time of the
     room's newest message and who invited them (a pending invitation), and for a
     direct conversation its other people (`others`): a list, one or two queries."""
     last_read = Coalesce(OuterRef("last_read_message_id"), 0)
@@ -317,18 +317,18 @@ def membership_list_for_user(*, user):
         .exclude(author=user)
         .values("id")[:UNREAD_CAP]
     )
-    unread_mention = Message.mentions.through.objects.filter(
+    unread_mentions = Message.mentions.through.objects.filter(
         user=user,
         message__room=OuterRef("room_id"),
         message_id__gt=last_read,
         message__deleted_at__isnull=True,
-    )
+    ).values("id")[:UNREAD_CAP]
     memberships = (
         Membership.objects.filter(user=user, banned_at__isnull=True)
         .select_related("room", "invited_by")
         .annotate(
             unread_count=SubqueryCount(unread),
-            has_unread_mention=Exists(unread_mention),
+            unread_mentions=SubqueryCount(unread_mentions),
             last_activity=_newest_message_time(OuterRef("room_id")),
         )
         .order_by("room__name")

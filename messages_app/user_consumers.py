@@ -158,7 +158,8 @@ class UserConsumer(AsyncWebsocketConsumer):
         if membership is None or event["author_id"] == self.user.pk:
             return
         membership.unread_count += 1
-        membership.has_unread_mention |= self.user.pk in event["mentions"]
+        membership.unread_mentions += self.user.pk in event["mentions"]
+        await self.send_page_notice(event, room=membership.room)
         membership.last_activity = timezone.now()
         if membership.room.is_direct and not self.home:  # the latest conversation goes first
             await self.send_lists()
@@ -170,8 +171,10 @@ class UserConsumer(AsyncWebsocketConsumer):
         membership = self.sidebar.get(event["room_id"])
         if membership is None:
             return
-        membership.unread_count, membership.has_unread_mention = 0, False
+        membership.unread_count = membership.unread_mentions = 0
         await self.send(text_data=room_link_html(membership, home=self.home))
+
+    send_page_notice = RoomConsumer.send_page_notice
 
     # Sign-out and password changes close this socket as they close a room's.
     session_ended = RoomConsumer.session_ended

@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
@@ -20,7 +21,8 @@ def _member_access_or_403(*, slug, user):
 @require_http_methods(["GET", "POST"])
 def room_notifications(request, slug):
     """The member's notification level for the room: the control in the room menu,
-    and a page of its own without JavaScript."""
+    a page of its own without JavaScript, and JSON (?format=json) for the page's
+    script."""
     access = _member_access_or_403(slug=slug, user=request.user)
     room = access.room
     if request.method == "POST":
@@ -31,6 +33,8 @@ def room_notifications(request, slug):
         saved = True
     else:
         level, saved = room_level_of(user=request.user, room=room), False
+        if choice_param(request.GET, "format", ["html", "json"], default="html") == "json":
+            return JsonResponse({"level": level})  # js/notify.js, before a desktop notification
     context = {"room": room, "level": level, "levels": Level, "saved": saved}
     template = "notifications/partials/room_level.html" if request.htmx else "notifications/room_level.html"
     return render(request, template, context)

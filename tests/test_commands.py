@@ -141,7 +141,7 @@ def test_seed_demo_leaves_the_demo_login_with_natural_unread_rooms():
     rooms = {
         m.room.name if m.room.kind != Room.Kind.DIRECT else " + ".join(conversation_people(m.room)): (
             m.unread_count,
-            m.has_unread_mention,
+            bool(m.unread_mentions),
         )
         for m in membership_list_for_user(user=alice)
     }

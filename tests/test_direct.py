@@ -495,7 +495,7 @@ def test_a_blocked_persons_mention_raises_no_badge_for_the_blocker(alice, bob):
     edited = message_edit(room=lobby, user=alice, message_id=message.pk, body="@bob only you")
     assert not edited.mentions.exists()
     badges = {
-        m.user.username: m.has_unread_mention for u in (bob, carol) for m in membership_list_for_user(user=u)
+        m.user.username: m.unread_mentions > 0 for u in (bob, carol) for m in membership_list_for_user(user=u)
     }
     assert badges == {"bob": False, "carol": False}  # carol's mention was edited away
 
@@ -536,7 +536,7 @@ async def test_a_blocked_send_over_the_socket_is_refused_in_the_composer():
 def test_mentions_and_unread_work_in_a_conversation(alice, bob, dm):
     message_post(room=dm, author=alice, body="@bob look")
     (membership,) = [m for m in membership_list_for_user(user=bob) if m.room_id == dm.pk]
-    assert membership.unread_count == 1 and membership.has_unread_mention
+    assert membership.unread_count == 1 and membership.unread_mentions
     assert [user.username for user in membership.others] == ["alice"]
 
 

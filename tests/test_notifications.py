@@ -3,12 +3,15 @@ of a message and why, the background task that records it, and the room menu's
 control. Push, email and the page's own notices have their own tests."""
 
 import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Block
+from config.asgi import application
 from messages_app.services import message_delete, message_post
 from notifications.models import Level, Notification, Preferences, RoomLevel
 from notifications.services import (
@@ -21,6 +24,7 @@ from notifications.tasks import notify_message
 from rooms.services import direct_conversation_open
 from tests.background import run_worker
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
+from tests.sockets import ORIGIN, live, make_member, open_socket, receive_until, session_cookie
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +187,52 @@ def test_a_level_is_for_members_only_and_must_be_one_of_the_three(room, member):
     assert logged_in(member).post(private_url, {"level": "all"}).status_code == 404
     assert Client().post(url, {"level": "all"}).status_code == 302  # to the login page
     assert not RoomLevel.objects.exists()
+
+
+# --- the page's notice (a desktop notification, decided by js/notify.js) ---------------------
+
+
+@pytest.mark.django_db
+def test_the_level_answers_as_json_for_the_pages_script(room, member):
+    room_level_set(user=member, room=room, level=Level.ALL)
+    url = reverse("room_notifications", args=[room.slug])
+    assert logged_in(member).get(url, {"format": "json"}).json() == {"level": "all"}
+
+
+@live
+async def test_a_mention_elsewhere_sends_the_mentioned_member_a_notice_and_nobody_else():
+    shown, elsewhere = await sync_to_async(RoomFactory)(), await sync_to_async(RoomFactory)()
+    hostile = await sync_to_async(UserFactory)(display_name="<b>Mod</b>")
+    author = await make_member(elsewhere, role="moderator", user=hostile)
+    alice = await make_member(elsewhere)
+    bob = await make_member(elsewhere)
+    for user in (alice, bob):
+        await sync_to_async(MembershipFactory)(room=shown, user=user)
+    alice_socket, bob_socket = await open_socket(shown.slug, alice), await open_socket(shown.slug, bob)
+
+    body = f"@{alice.username} <script>x</script> look at this"
+    message = await sync_to_async(message_post)(room=elsewhere, author=author, body=body)
+    notice = (await receive_until(alice_socket, 'id="page-notice"'))[-1]
+    assert f'data-message="{message.pk}"' in notice and f'data-mentioned="{alice.pk}"' in notice
+    assert f'data-title="&lt;b&gt;Mod&lt;/b&gt; in #{elsewhere.name}"' in notice
+    assert "&lt;script&gt;x&lt;/script&gt;" in notice and "<script>" not in notice
+    assert f'data-url="/rooms/{elsewhere.slug}/?around={message.pk}#message-{message.pk}"' in notice
+    frames = await receive_until(bob_socket, f'id="room-link-{elsewhere.slug}"')  # his badge, no notice
+    await sync_to_async(message_post)(room=elsewhere, author=author, body="a plain one")
+    frames += await receive_until(bob_socket, 'data-unread="2"')
+    assert not [frame for frame in frames if "page-notice" in frame]
+    await alice_socket.disconnect()
+    await bob_socket.disconnect()
+
+
+@live
+async def test_a_direct_message_sends_a_notice_to_the_home_page_socket():
+    alice, bob = await sync_to_async(UserFactory)(), await sync_to_async(UserFactory)()
+    direct = await sync_to_async(direct_conversation_open)(user=alice, others=[bob])
+    home = WebsocketCommunicator(application, "/ws/home/", headers=[ORIGIN, await session_cookie(bob)])
+    assert (await home.connect(timeout=10))[0]
+    await sync_to_async(message_post)(room=direct, author=alice, body="dinner?")
+    notice = (await receive_until(home, 'id="page-notice"'))[-1]
+    assert "data-direct" in notice and f'data-title="{alice.username}"' in notice
+    assert 'data-body="dinner?"' in notice
+    await home.disconnect()

@@ -18,7 +18,8 @@ from tests.sockets import live, open_socket, receive_until
 
 
 def unread_of(user):
-    return {m.room.slug: (m.unread_count, m.has_unread_mention) for m in membership_list_for_user(user=user)}
+    """{room slug: (unread messages, unread mentions)}."""
+    return {m.room.slug: (m.unread_count, m.unread_mentions) for m in membership_list_for_user(user=user)}
 
 
 @pytest.mark.django_db

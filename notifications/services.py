@@ -1,14 +1,18 @@
 """The rules of notifications: levels, who hears of a message, and why."""
 
 import logging
+import zoneinfo
+from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import Block
-from notifications.models import Level, Notification, Preferences, RoomLevel
+from notifications.models import Level, Notification, Preferences, PushSubscription, RoomLevel
 from rooms.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,42 @@ def room_level_set(*, user, room, level):
     RoomLevel.objects.update_or_create(user=user, room=room, defaults={"level": level})
     logger.info("notification level set room=%s user=%s level=%s", room.slug, user.username, level)
     return level
+
+
+def preferences_save(*, user, room_level, direct_level, email_enabled):
+    Preferences.objects.update_or_create(
+        user=user,
+        defaults={"room_level": room_level, "direct_level": direct_level, "email_enabled": email_enabled},
+    )
+    logger.info("notification preferences saved user=%s", user.username)
+
+
+QUIET_MORNING_HOUR = 8
+
+
+def quiet_until(duration, *, user, now=None):
+    """When a "do not disturb" chosen now ends: minutes from now, the next 8:00 in
+    the person's time zone ("tomorrow"), or a week."""
+    now = now or timezone.now()
+    if duration == "week":
+        return now + timedelta(days=7)
+    if duration == "tomorrow":
+        zone = zoneinfo.ZoneInfo(user.time_zone or settings.TIME_ZONE)
+        tomorrow = (now.astimezone(zone) + timedelta(days=1)).date()
+        return datetime.combine(tomorrow, time(QUIET_MORNING_HOUR), tzinfo=zone)
+    return now + timedelta(minutes=int(duration))
+
+
+def do_not_disturb_set(*, user, until):
+    """Silence push and email until `until` (None ends it now)."""
+    Preferences.objects.update_or_create(user=user, defaults={"do_not_disturb_until": until})
+    logger.info("do not disturb user=%s until=%s", user.username, until.isoformat() if until else "off")
+
+
+def push_subscription_remove(*, user, subscription_id):
+    """Forget one of the person's devices; False when it is not theirs (or gone)."""
+    deleted, _ = PushSubscription.objects.filter(user=user, pk=subscription_id).delete()
+    return bool(deleted)
 
 
 def notification_reason(*, level, is_direct, mentioned):

@@ -4,4 +4,7 @@ from notifications import views
 
 urlpatterns = [
     path("rooms/<slug:slug>/notifications/", views.room_notifications, name="room_notifications"),
+    path("accounts/notifications/", views.notification_settings, name="notification_settings"),
+    path("accounts/notifications/quiet/", views.do_not_disturb, name="do_not_disturb"),
+    path("accounts/notifications/devices/<int:pk>/remove/", views.device_remove, name="device_remove"),
 ]

@@ -1,12 +1,23 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from config.params import choice_param
+from notifications.forms import QUIET_CHOICES, PreferencesForm, QuietForm
 from notifications.models import Level
-from notifications.services import room_level_of, room_level_set
+from notifications.services import (
+    do_not_disturb_set,
+    preferences_of,
+    preferences_save,
+    push_subscription_remove,
+    quiet_until,
+    room_level_of,
+    room_level_set,
+)
 from rooms.shortcuts import readable_room_or_404, see_other
 
 
@@ -38,3 +49,54 @@ def room_notifications(request, slug):
     context = {"room": room, "level": level, "levels": Level, "saved": saved}
     template = "notifications/partials/room_level.html" if request.htmx else "notifications/room_level.html"
     return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_settings(request):
+    """The person's notification settings: defaults, email, do not disturb, devices."""
+    preferences = preferences_of(request.user)
+    if request.method == "POST":
+        form = PreferencesForm(request.POST, instance=preferences)
+        if form.is_valid():
+            preferences_save(user=request.user, **form.cleaned_data)
+            messages.success(request, "Your notification settings are saved.")
+            return see_other(request.path)
+        status = 400
+    else:
+        form, status = PreferencesForm(instance=preferences), 200
+    context = {
+        "form": form,
+        "quiet_form": QuietForm(),
+        "preferences": preferences,
+        "devices": request.user.push_subscriptions.order_by("-created_at"),
+    }
+    return render(request, "notifications/settings.html", context, status=status)
+
+
+QUIET_DURATIONS = [value for value, _ in QUIET_CHOICES]
+
+
+@login_required
+@require_http_methods(["POST"])
+def do_not_disturb(request):
+    """Start "do not disturb" for a while, or (`end`) end it now."""
+    if "end" in request.POST:
+        do_not_disturb_set(user=request.user, until=None)
+        messages.success(request, "Do not disturb is off.")
+        return see_other(reverse("notification_settings"))
+    duration = choice_param(request.POST, "duration", QUIET_DURATIONS)
+    until = quiet_until(duration, user=request.user)
+    do_not_disturb_set(user=request.user, until=until)
+    messages.success(request, "Do not disturb is on: no push or email until it ends.")
+    return see_other(reverse("notification_settings"))
+
+
+@login_required
+@require_http_methods(["POST"])
+def device_remove(request, pk):
+    """Forget one of my devices: it gets no more pushes."""
+    if not push_subscription_remove(user=request.user, subscription_id=pk):
+        raise Http404("No such device.")
+    messages.success(request, "The device is removed: it gets no more notifications.")
+    return see_other(reverse("notification_settings"))

@@ -2,6 +2,10 @@
 of a message and why, the background task that records it, and the room menu's
 control. Push, email and the page's own notices have their own tests."""
 
+import re
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -13,10 +17,11 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import Block
 from config.asgi import application
 from messages_app.services import message_delete, message_post
-from notifications.models import Level, Notification, Preferences, RoomLevel
+from notifications.models import Level, Notification, Preferences, PushSubscription, RoomLevel
 from notifications.services import (
     message_may_notify,
     notification_recipients,
+    quiet_until,
     room_level_of,
     room_level_set,
 )
@@ -236,3 +241,67 @@ async def test_a_direct_message_sends_a_notice_to_the_home_page_socket():
     assert "data-direct" in notice and f'data-title="{alice.username}"' in notice
     assert 'data-body="dinner?"' in notice
     await home.disconnect()
+
+
+# --- the settings page ------------------------------------------------------------------------
+
+SETTINGS_URL = "/accounts/notifications/"
+
+
+def test_the_settings_page_shows_the_defaults_in_force_and_the_user_menu_links_it(member):
+    page = logged_in(member).get(SETTINGS_URL).content.decode()
+    assert re.search(r'name="room_level" value="mentions"[^>]*checked', page)
+    assert re.search(r'name="direct_level" value="all"[^>]*checked', page)
+    assert re.search(r'name="email_enabled"[^>]*checked', page)
+    assert f'href="{SETTINGS_URL}"' in logged_in(member).get("/").content.decode()
+
+
+def test_saving_the_defaults_applies_them_to_rooms_without_a_choice(room, member):
+    client = logged_in(member)
+    response = client.post(SETTINGS_URL, {"room_level": "all", "direct_level": "mentions"})
+    assert response.status_code == 303
+    preferences = Preferences.objects.get(user=member)
+    assert (preferences.room_level, preferences.direct_level, preferences.email_enabled) == (
+        "all",
+        "mentions",
+        False,  # an unticked box
+    )
+    assert room_level_of(user=member, room=room) == Level.ALL
+    refused = client.post(SETTINGS_URL, {"room_level": "loud", "direct_level": "all"})
+    assert refused.status_code == 400 and "Select a valid choice" in refused.content.decode()
+    assert Preferences.objects.get(user=member).room_level == "all"
+
+
+def test_do_not_disturb_for_a_while_until_tomorrow_morning_or_ended(member):
+    client = logged_in(member)
+    before = timezone.now()
+    assert client.post("/accounts/notifications/quiet/", {"duration": "60"}).status_code == 303
+    until = Preferences.objects.get(user=member).do_not_disturb_until
+    assert timedelta(minutes=59) < until - before < timedelta(minutes=61)
+    assert Preferences.objects.get(user=member).is_quiet()
+    assert "No push or email until" in client.get(SETTINGS_URL).content.decode()
+    client.post("/accounts/notifications/quiet/", {"end": "1"})
+    assert not Preferences.objects.get(user=member).is_quiet()
+    assert client.post("/accounts/notifications/quiet/", {"duration": "forever"}).status_code == 400
+
+
+def test_tomorrow_morning_is_eight_in_the_persons_time_zone(member):
+    member.time_zone = "Asia/Tokyo"
+    late_evening = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)  # 23:00 in Tokyo
+    until = quiet_until("tomorrow", user=member, now=late_evening)
+    assert until == datetime(2026, 12, 8, 8, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Tokyo"))
+
+
+def test_a_device_can_be_removed_by_its_owner_only(member):
+    mine = PushSubscription.objects.create(
+        user=member, endpoint="https://push.example/1", p256dh="k", auth="a"
+    )
+    theirs = PushSubscription.objects.create(
+        user=UserFactory(), endpoint="https://push.example/2", p256dh="k", auth="a", device="Firefox on Linux"
+    )
+    client = logged_in(member)
+    page = client.get(SETTINGS_URL).content.decode()
+    assert "A browser" in page and "Firefox on Linux" not in page
+    assert client.post(f"/accounts/notifications/devices/{theirs.pk}/remove/").status_code == 404
+    assert client.post(f"/accounts/notifications/devices/{mine.pk}/remove/").status_code == 303
+    assert list(PushSubscription.objects.all()) == [theirs]

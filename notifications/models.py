@@ -94,7 +94,7 @@ class PushSubscription(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
     )
-    endpoint = models.URLField(max_length=2000, unique=True)
+    endpoint = models.CharField(max_length=2000, unique=True)  # checked by notifications.push
     p256dh = models.CharField(max_length=200)
     auth = models.CharField(max_length=100)
     # The browser and system it was made on, for the settings page ("Firefox on Linux").

@@ -30,6 +30,8 @@ from attachments.tasks import attachments_sweep
 from config.security import CONTENT_SECURITY_POLICY
 from messages_app.models import Message, ModerationAction
 from messages_app.services import message_post, report_create
+from notifications.models import Notification, Preferences, PushSubscription
+from notifications.services import room_level_set
 from rooms.models import Membership, Room
 from rooms.services import invitation_create
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
@@ -64,6 +66,13 @@ class World:
         EmailAddress.objects.create(user=self.owner, email="owner@example.com", primary=True, verified=True)
         Group.objects.create(name="moderators")
         attachments_sweep.enqueue()  # a row of the worker's queue (django-tasks-db's admin)
+        self._notification_rows()
+
+    def _notification_rows(self):
+        room_level_set(user=self.bob, room=self.room, level="all")
+        Preferences.objects.create(user=self.owner)
+        Notification.objects.create(user=self.bob, message=self.message, room=self.room, reason="message")
+        PushSubscription.objects.create(user=self.bob, endpoint="https://push.example/", p256dh="k", auth="a")
 
     def values(self, route):
         """A value for each parameter of the route, naming objects of this world."""

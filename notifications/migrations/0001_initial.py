@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             name='PushSubscription',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('endpoint', models.URLField(max_length=2000, unique=True)),
+                ('endpoint', models.CharField(max_length=2000, unique=True)),
                 ('p256dh', models.CharField(max_length=200)),
                 ('auth', models.CharField(max_length=100)),
                 ('device', models.CharField(blank=True, max_length=200)),

@@ -18,6 +18,11 @@ BENCH_VARIANTS, comma separated:
                       instead of config.asgi.GC_THRESHOLDS
     gc-log            prints every collection that took over 5 ms to the server's log
                       (how the full collections' pauses were found)
+    notifications-off undoes a change: notifications does not hear of new messages (its
+                      message_posted receiver disconnected), to measure what it adds to
+                      the message path
+    notify-everyone   every member follows every message of every room (level "all"):
+                      each message queues its notifications task, the worst case
 """
 
 import gc
@@ -63,3 +68,13 @@ if "gc-log" in VARIANTS:
             print(f"GC gen{info['generation']} {took_ms:.1f} ms", file=sys.stderr, flush=True)
 
     gc.callbacks.append(_log_slow_collection)
+
+if "notifications-off" in VARIANTS:
+    from messages_app.signals import message_posted
+
+    message_posted.disconnect(dispatch_uid="notifications.message_posted")
+
+if "notify-everyone" in VARIANTS:
+    from notifications import receivers
+
+    receivers.message_may_notify = lambda **kwargs: True

@@ -35,6 +35,8 @@ VARIANTS = (
     "dispatch-hop",
     "no-pool",
     "deflate-on",
+    "notifications-off",
+    "notify-everyone",
 )
 DEFLATE_OFF = "--ws-per-message-deflate false"
 

@@ -37,9 +37,15 @@ def _raw(data, name):
 
 def _number(text, name, *, what, minimum, maximum):
     # str.isdigit() accepts "²" and "٣", which int() refuses or reads: ASCII digits only.
-    if not (text.isascii() and text.isdigit()) or not minimum <= int(text) <= maximum:
+    # Leading zeros go before int(), which refuses more than 4,300 digits (a ValueError).
+    digits = text.lstrip("0") or "0"
+    if (
+        not (text.isascii() and text.isdigit())
+        or len(digits) > len(str(maximum))
+        or not minimum <= int(digits) <= maximum
+    ):
         raise BadParameter(name, f"expected {what}, got {text[:40]!r}.")
-    return int(text)
+    return int(digits)
 
 
 def _id(text, name, *, what):

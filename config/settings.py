@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logfilters import SUSPICIOUS_LOGGERS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -362,6 +364,7 @@ LOGGING = {
     "filters": {
         "client_faults": {"()": "config.logfilters.ClientFaultFilter"},
         "refusals": {"()": "config.logfilters.RefusalFilter"},
+        "suspicious": {"()": "config.logfilters.SuspiciousRequestFilter"},
     },
     # Everything propagates to the root's console handler, so tests (caplog) and
     # production logs see the same records; 500s are logged even with DEBUG off.
@@ -372,6 +375,8 @@ LOGGING = {
         "uvicorn.error": {"filters": ["client_faults"]},
         # A 403 the app chose is one line, not a traceback (config/logfilters.py).
         "django.request": {"filters": ["refusals"]},
+        # A request Django refused as suspicious is the client's fault (config/logfilters.py).
+        **{name: {"filters": ["suspicious"]} for name in SUSPICIOUS_LOGGERS},
         **{
             app: {"level": LOG_LEVEL}
             for app in ("accounts", "rooms", "messages_app", "attachments", "notifications", "config")

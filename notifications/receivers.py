@@ -3,14 +3,26 @@ sent after commit. The receiver runs on the message path (the request or the
 consumer), so it only decides whether there is anything to do and leaves the work
 to the background worker."""
 
+import logging
+
+from django.db import DatabaseError
+
 from messages_app.signals import message_posted
 from notifications.services import message_may_notify
 from notifications.tasks import notify_message
 
+logger = logging.getLogger(__name__)
+
 
 def _message_posted(sender, message, mentioned_ids=(), **kwargs):
-    if message_may_notify(message=message, mentioned_ids=mentioned_ids):
-        notify_message.enqueue(message.pk, list(mentioned_ids))
+    try:
+        if message_may_notify(message=message, mentioned_ids=mentioned_ids):
+            notify_message.enqueue(message.pk, list(mentioned_ids))
+    except DatabaseError as error:
+        # The database went away after the message was committed: the message stands,
+        # its notifications are lost (one line, not a traceback: an outage is logged
+        # where it happens).
+        logger.warning("notifications not queued message=%s: %s", message.pk, str(error).splitlines()[0])
 
 
 def connect():

@@ -598,7 +598,6 @@ async def member_socket(transactional_db, channel_layer, close_worker_thread_con
     await socket.socket.disconnect()
 
 
-@pytest.mark.no_error_log
 @SOCKET_EXAMPLES
 @given(data=st.data())
 async def test_generated_frames_never_break_the_room_socket(member_socket, caplog, data):
@@ -656,7 +655,6 @@ async def user_socket(request, transactional_db, channel_layer, close_worker_thr
     await socket.disconnect()
 
 
-@pytest.mark.no_error_log
 @settings(SOCKET_EXAMPLES, max_examples=30)  # four routes: 30 examples each keeps them within seconds
 @given(frames=st.lists(any_frame, max_size=8))
 async def test_generated_frames_never_break_a_per_user_socket(user_socket, caplog, frames):

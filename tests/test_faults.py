@@ -297,6 +297,7 @@ POSTGRES_OUTAGE_LOG = (
 )
 
 
+@pytest.mark.allow_error_log  # the outage is a server fault, logged as one
 async def test_postgres_outage_refuses_sends_visibly_saves_nothing_and_recovers_by_itself(
     postgres_proxy, fault_server
 ):

@@ -2,12 +2,16 @@
 value is a 400 that names the parameter, never a 500 (issue 19). Every URL with
 generated parameters: tests/test_params_walk.py."""
 
+import logging
+import sys
+
 import pytest
 from django.http import QueryDict
 from django.test import override_settings
 
 from config.params import BadParameter, datetime_param, id_list_param, id_param, page_param, text_param
 from messages_app.services import message_post
+from tests.conftest import tracebacks
 from tests.factories import RoomFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +31,6 @@ def assert_names(response, parameter):
     assert f"<code>{parameter}</code>" in response.content.decode()
 
 
-@pytest.mark.no_error_log
 def test_an_impossible_date_in_the_catch_up_is_a_400_naming_changed_since(client, room, member):
     client.force_login(member)
     response = catch_up(client, room, "2026-13-45T00:00:00")
@@ -35,7 +38,6 @@ def test_an_impossible_date_in_the_catch_up_is_a_400_naming_changed_since(client
     assert [t.name for t in response.templates][0] == "400.html"
 
 
-@pytest.mark.no_error_log
 def test_the_smallest_date_in_the_catch_up_is_a_400_not_an_overflow(client, room, member):
     client.force_login(member)
     assert_names(catch_up(client, room, "0001-01-01T00:00:00"), "changed_since")
@@ -129,8 +131,46 @@ def test_dates_are_aware_and_within_years_that_do_not_overflow():
             datetime_param(q(t=bad), "t")
 
 
+def test_leading_zeros_and_numbers_past_int_s_limit_are_read_or_refused_never_a_crash():
+    padded = "0" * 5000 + "1"  # int() refuses more than 4,300 digits with a ValueError
+    assert id_param(q(after=padded), "after") == 1 and page_param(q(page=padded)) == 1
+    for bad in ("9" * 5000, "0" * 5000, str(2**63)):
+        with pytest.raises(BadParameter) as raised:
+            page_param(q(page=bad))
+        assert raised.value.name == "page"
+
+
 def test_pages_id_lists_and_text():
     assert page_param(q("")) == 1 and page_param(q("page=3")) == 3
     assert id_list_param(q("ids=1,2,,3"), "ids", limit=2) == {1, 2}
     assert id_list_param(q("ids=x,-3,%C2%B2,4"), "ids", limit=9) == {4}
     assert text_param(q(q=" a\x00b "), "q", keep=2) == "ab"
+
+
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"path": "/", "HTTP_HOST": "evil.example"},  # DisallowedHost
+        {"path": "/search/?" + "&".join(f"f{n}=1" for n in range(1100))},  # TooManyFieldsSent
+    ],
+    ids=["a-host-we-do-not-serve", "too-many-fields"],
+)
+def test_a_request_django_refuses_as_suspicious_is_a_400_and_one_warning_line(
+    client, member, caplog, request_kwargs
+):
+    client.force_login(member)
+    response = client.get(**request_kwargs)
+    assert response.status_code == 400
+    refused = [record for record in caplog.records if record.name.startswith("django.security.")]
+    assert refused and all(r.levelname == "WARNING" and r.exc_info is None for r in refused)
+
+
+def test_the_log_check_finds_an_error_with_a_traceback_and_nothing_less():
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failure = sys.exc_info()
+    error = logging.LogRecord("app", logging.ERROR, __file__, 1, "failed", (), failure)
+    warning = logging.LogRecord("app", logging.WARNING, __file__, 1, "failed", (), failure)
+    plain_error = logging.LogRecord("app", logging.ERROR, __file__, 1, "failed", (), None)
+    assert tracebacks([error, warning, plain_error]) == ["app: failed (ValueError)"]

@@ -31,7 +31,7 @@ from tests.factories import MembershipFactory, RoomFactory, UserFactory
 from tests.test_security import World
 from tests.url_walk import project_routes
 
-pytestmark = [pytest.mark.django_db, pytest.mark.no_error_log]
+pytestmark = pytest.mark.django_db
 
 # Fewer patterns than this means the walk lost some (the URLconf had 117 in issue 19).
 PATTERNS_FLOOR = 110

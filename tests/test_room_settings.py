@@ -280,8 +280,9 @@ def test_settings_views_query_counts_do_not_grow_with_members(django_assert_max_
         assert small_count == _queries(large_client, f"/rooms/{large.slug}/{action}/", data), action
     with django_assert_max_num_queries(10):
         large_client.post(f"/rooms/{large.slug}/settings/", {"name": "Renamed again", "topic": "t"})
-    # Django's collector deletes the cascade: messages, their files, memberships, links, audit trail.
-    with django_assert_max_num_queries(14):
+    # Django's collector deletes the cascade: messages, their files, memberships, links, audit
+    # trail, notification levels and notifications.
+    with django_assert_max_num_queries(16):
         large_client.post(f"/rooms/{large.slug}/delete/", {"confirm_name": "Renamed again"})
 
 

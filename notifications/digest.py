@@ -61,7 +61,8 @@ def _digest_round(*, now):
     if full and claimed[0].user_id != claimed[-1].user_id:
         # One mail per person: the last person's rest may lie beyond the limit, so
         # they wait for the next round, which starts with them.
-        claimed = [n for n in claimed if n.user_id != claimed[-1].user_id]
+        last_person = claimed[-1].user_id
+        claimed = [n for n in claimed if n.user_id != last_person]
     to_mail = _still_to_mail(claimed, now=now)
     failed = _mail_each(to_mail)
     settled = [n.pk for n in claimed if n.user_id not in failed]
@@ -151,21 +152,18 @@ def _mail_each(to_mail):
 
 
 def digest_email(*, address, notifications):
-    """One person's digest: their notifications grouped by room, oldest first."""
+    """One person's digest: their notifications grouped by room, oldest first, the
+    times in the zone of their profile (templates show times in the active zone)."""
     person = notifications[0].user
-    zone = person_time_zone(person)
-    context = {
-        "person": person,
-        "count": len(notifications),
-        "rooms": _by_room(notifications, zone=zone),
-    }
-    return notification_email(
-        to=address,
-        user_id=person.pk,
-        subject=digest_subject(notifications),
-        template="digest",
-        context=context,
-    )
+    context = {"person": person, "count": len(notifications), "rooms": _by_room(notifications)}
+    with timezone.override(person_time_zone(person)):
+        return notification_email(
+            to=address,
+            user_id=person.pk,
+            subject=digest_subject(notifications),
+            template="digest",
+            context=context,
+        )
 
 
 def digest_subject(notifications):
@@ -180,21 +178,21 @@ def digest_subject(notifications):
     return f"{count} new {what} in Chat"
 
 
-def _by_room(notifications, *, zone):
+def _by_room(notifications):
     rooms = {}
     for notification in sorted(notifications, key=lambda n: (n.room_id, n.message_id)):
         room = notification.room
         if room.pk not in rooms:
             rooms[room.pk] = {"room": room, "url": absolute_url(room.get_absolute_url()), "messages": []}
-        rooms[room.pk]["messages"].append(_message_item(notification, room=room, zone=zone))
+        rooms[room.pk]["messages"].append(_message_item(notification, room=room))
     return list(rooms.values())
 
 
-def _message_item(notification, *, room, zone):
+def _message_item(notification, *, room):
     message = notification.message
     return {
         "author": message.author.shown_name if message.author else "A deleted account",
-        "created_at": timezone.localtime(message.created_at, zone),
+        "created_at": message.created_at,
         "preview": Truncator(" ".join(message.body.split())).chars(PREVIEW_CHARS),
         "reason": notification.get_reason_display(),
         "url": absolute_url(f"{room.get_absolute_url()}?around={message.pk}#message-{message.pk}"),

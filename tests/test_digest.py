@@ -6,7 +6,7 @@ and is read back with the email package."""
 
 import re
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -323,6 +323,20 @@ def test_hostile_message_text_and_room_names_are_escaped_in_the_html_part(smtp):
     assert "<script>" not in html and "<img" not in html and "<b>Ann" not in html
     assert "&lt;script&gt;" in html and "&lt;img src=x" in html and "&amp; more" in html
     assert "<script>alert('x')</script> & more" in text  # plain text stays as written
+
+
+def test_times_are_in_the_persons_time_zone(smtp):
+    room = RoomFactory()
+    ann = member(room, user=UserFactory(time_zone="Asia/Tokyo"))
+    bob = member(room, user=UserFactory(time_zone="Not/A_Zone"))
+    for person in (ann, bob):
+        notification = notification_for(person, room)
+        notification.message.created_at = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+        notification.message.save()
+    digest_send()
+    texts = {recipients[0]: parts(mail)[0] for recipients, mail in smtp.mails()}
+    assert "Mon 2 Mar, 08:30 JST" in texts[ann.email]
+    assert "Sun 1 Mar, 23:30 UTC" in texts[bob.email]  # an unknown zone: UTC
 
 
 # --- unsubscribe --------------------------------------------------------------------------------

@@ -219,13 +219,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Email (the digest of unread mentions, invitations: notifications/digest.py) ---
+# EMAIL_HOST names the SMTP server; without it, development prints mails on the
+# console (`make run`) and production sends to an SMTP server on localhost.
+EMAIL_HOST = os.environ.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
+    if DEBUG and not os.environ.get("EMAIL_HOST")
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chat@localhost")
+# A mention or direct message still unread this many seconds after it came is emailed.
+NOTIFY_EMAIL_AFTER = int(os.environ.get("NOTIFY_EMAIL_AFTER", "900"))
+# The site's address, for the absolute links of mails (no request to take it from):
+# in production the first ALLOWED_HOSTS over https unless set.
+_first_host = next((host.lstrip(".") for host in ALLOWED_HOSTS if host != "*"), "localhost")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000" if DEBUG else f"https://{_first_host}").rstrip(
+    "/"
+)
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -6,6 +6,9 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
-        from notifications import receivers
+        from config.schedule import periodic_register
+        from notifications import receivers, tasks
+        from notifications.digest import DIGEST_EVERY
 
         receivers.connect()
+        periodic_register(tasks.email_digest_send, every=DIGEST_EVERY)

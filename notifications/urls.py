@@ -7,4 +7,5 @@ urlpatterns = [
     path("accounts/notifications/", views.notification_settings, name="notification_settings"),
     path("accounts/notifications/quiet/", views.do_not_disturb, name="do_not_disturb"),
     path("accounts/notifications/devices/<int:pk>/remove/", views.device_remove, name="device_remove"),
+    path("notifications/unsubscribe/<str:token>/", views.email_unsubscribe_page, name="email_unsubscribe"),
 ]

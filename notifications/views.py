@@ -1,12 +1,15 @@
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from config.params import choice_param
+from notifications.emails import email_unsubscribe, unsubscribe_user_id
 from notifications.forms import QUIET_CHOICES, PreferencesForm, QuietForm
 from notifications.models import Level
 from notifications.services import (
@@ -100,3 +103,18 @@ def device_remove(request, pk):
         raise Http404("No such device.")
     messages.success(request, "The device is removed: it gets no more notifications.")
     return see_other(reverse("notification_settings"))
+
+
+# RFC 8058: the mail client's one-click POST carries no CSRF token; the signed token is the authority.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def email_unsubscribe_page(request, token):
+    """The unsubscribe link of every mail. GET only asks (link scanners follow links);
+    POST, from the page's button or the mail client's one-click, unsubscribes."""
+    user_id = unsubscribe_user_id(token)
+    if user_id is None or not get_user_model().objects.filter(pk=user_id).exists():
+        return render(request, "notifications/unsubscribe_invalid.html", status=400)
+    done = request.method == "POST"
+    if done:
+        email_unsubscribe(user_id=user_id)
+    return render(request, "notifications/unsubscribe.html", {"done": done})

@@ -21,6 +21,7 @@ from config.realtime import room_broadcast_html, room_send, user_send
 from rooms.models import Invitation, Membership, Room
 from rooms.presence.roster import member_list_broadcast
 from rooms.selectors import membership_get_active
+from rooms.signals import member_invited, room_signal_send
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +154,9 @@ def room_invite(*, room, invited_by, username):
             )
             transaction.on_commit(lambda: _rooms_changed(invitee))
             transaction.on_commit(lambda: member_list_broadcast(room=room))
+            transaction.on_commit(
+                lambda: room_signal_send(member_invited, sender=Membership, membership=membership)
+            )
     except IntegrityError:  # joined, or was invited by someone else, meanwhile
         existing = Membership.objects.select_related("user").get(room=room, user=invitee)
         raise RoomError(_refusal_for_existing(existing)) from None

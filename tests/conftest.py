@@ -12,7 +12,7 @@ from django.db import connections
 
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
 
-pytest_plugins = ["tests.live_server"]
+pytest_plugins = ["tests.live_server", "tests.smtp_server"]
 
 
 def pytest_collection_modifyitems(items):

@@ -90,8 +90,9 @@ def test_room_invite_by_owner_or_moderator_makes_a_member_at_once(
         membership = room_invite(room=secret, invited_by=inviter, username="bob")
 
     assert membership.user == bob and membership.role == MEMBER and is_member(secret, bob)
-    # Once committed: the invitee's sidebars and the room's member lists (socket tests below).
-    assert len(callbacks) == 2
+    # Once committed: the invitee's sidebars and the room's member lists (socket tests below),
+    # and member_invited for the apps above (the email: tests/test_digest.py).
+    assert len(callbacks) == 3
 
 
 def test_room_invite_ignores_letter_case_a_leading_at_and_spaces(secret, owner, bob):

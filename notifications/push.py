@@ -6,7 +6,8 @@ never the request or the socket consumer, encrypts each notification for it
 VAPID key (RFC 8292, settings VAPID_*). The endpoint is a URL the browser chose,
 that is anyone's input: the server only posts to https URLs whose host resolves to
 public addresses, checked when subscribing and again before each send (DNS can
-change), and never follows a redirect.
+change), then once more at connection time (the address actually connected to), and
+never follows a redirect.
 """
 
 import base64
@@ -26,6 +27,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from pywebpush import WebPushException, webpush
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from notifications.models import Notification, Preferences, PushSubscription
 from rooms.presence.stores import presence_get
@@ -112,11 +116,19 @@ def endpoint_check(endpoint):
     if not url.hostname or url.username or url.password:
         raise Refused("The endpoint must name a host, and no credentials.")
     addresses = _addresses_of(url.hostname, port)
-    allowed = [address.is_global or (insecure and address.is_loopback) for address in addresses]
-    if not all(allowed):
+    if not all(address_allowed(address) for address in addresses):
         raise Refused("The endpoint's host must be on the public internet.")
     if url.scheme == "http" and not all(address.is_loopback for address in addresses):
         raise Refused("The endpoint must be an https URL.")
+
+
+def address_allowed(address):
+    return address.is_global or (settings.PUSH_ALLOW_INSECURE and address.is_loopback)
+
+
+def _plain(address):
+    """An IPv4-mapped IPv6 address is judged as the IPv4 address it carries."""
+    return getattr(address, "ipv4_mapped", None) or address
 
 
 def _addresses_of(host, port):
@@ -124,9 +136,7 @@ def _addresses_of(host, port):
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         raise Refused("The endpoint's host does not resolve.") from error
-    addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in found}
-    # An IPv4-mapped IPv6 address is judged as the IPv4 address it carries.
-    addresses = {getattr(address, "ipv4_mapped", None) or address for address in addresses}
+    addresses = {_plain(ipaddress.ip_address(info[4][0].split("%")[0])) for info in found}
     if not addresses:
         raise Refused("The endpoint's host does not resolve.")
     return addresses
@@ -266,8 +276,51 @@ class Outcome(Enum):
     DROPPED = "dropped"  # refused for good (bad endpoint, bad request): not retried
 
 
-class _NoRedirects(requests.Session):
-    """A push service answers; it never sends us elsewhere (where no check was made)."""
+class _PeerChecked:
+    """A connection refused (Refused) when the address it reached is not one the server
+    posts to: the host may resolve differently now than at endpoint_check (DNS rebinding)."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        peer = _plain(ipaddress.ip_address(sock.getpeername()[0].split("%")[0]))
+        if not address_allowed(peer):
+            sock.close()
+            raise Refused("The endpoint's host resolved to an address the server does not post to.")
+        return sock
+
+
+class _CheckedHTTPConnection(_PeerChecked, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_PeerChecked, HTTPSConnection):
+    pass
+
+
+class _CheckedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class _CheckedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+
+
+class PushSession(requests.Session):
+    """The HTTP client of pushes: straight to the push service (no proxy from the
+    environment, so the checked peer is the service), the address checked on connecting,
+    and no redirect followed (a push service answers; it never sends us elsewhere)."""
+
+    def __init__(self):
+        super().__init__()
+        self.trust_env = False
+        for scheme in ("http://", "https://"):
+            self.mount(scheme, _CheckedAdapter())
 
     def request(self, *args, **kwargs):
         kwargs["allow_redirects"] = False
@@ -306,7 +359,7 @@ def _post(subscription, payload):
         "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
     }
     try:
-        with _NoRedirects() as session:
+        with PushSession() as session:
             webpush(
                 info,
                 json.dumps(payload),
@@ -316,6 +369,9 @@ def _post(subscription, payload):
                 timeout=PUSH_TIMEOUT_SECONDS,
                 requests_session=session,
             )
+    except Refused as refusal:
+        logger.warning("push refused subscription=%s: %s", subscription.pk, refusal)
+        return Outcome.DROPPED
     except requests.RequestException as error:
         logger.warning("push service unreachable subscription=%s: %s", subscription.pk, type(error).__name__)
         return Outcome.RETRY

@@ -56,10 +56,9 @@ def _detail(text, status):
 
 @require_GET
 def push_key(request):
-    """This server's VAPID public key, the browser's applicationServerKey."""
-    if not push_enabled():
-        return _detail("Push notifications are not set up on this server.", 404)
-    return JsonResponse({"public_key": settings.VAPID_PUBLIC_KEY})
+    """This server's VAPID public key, the browser's applicationServerKey; null when push
+    is off (a 200 all the same: the page asks on every load, and nothing is wrong)."""
+    return JsonResponse({"public_key": settings.VAPID_PUBLIC_KEY if push_enabled() else None})
 
 
 @require_http_methods(["POST", "DELETE"])

@@ -110,6 +110,12 @@ class PushServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path == "/redirect":  # a push service that sends the request elsewhere
+                    self.send_response(307)
+                    self.send_header("Location", f"{server.origin}{next(iter(server.devices), '/')}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 try:
                     status = server._receive(self.path, self.headers, body)
                 except Exception as error:  # the test reads what went wrong

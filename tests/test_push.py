@@ -19,7 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from messages_app.models import Message
 from messages_app.services import message_post
 from notifications.models import Notification, Preferences, PushSubscription
-from notifications.push import push_payload, vapid_keys_generate, vapid_keys_valid
+from notifications.push import PushSession, Refused, push_payload, vapid_keys_generate, vapid_keys_valid
 from notifications.tasks import push_send
 from rooms.presence.stores import presence_enter, presence_leave, presence_store
 from rooms.services import direct_conversation_open
@@ -91,8 +91,7 @@ def push_tasks(status=TaskResultStatus.READY):
 def test_the_key_endpoint_gives_the_public_key_or_says_push_is_off(client, vapid, settings):
     assert client.get("/push/key/").json() == {"public_key": vapid["public_key"]}
     settings.VAPID_PUBLIC_KEY = settings.VAPID_PRIVATE_KEY = ""
-    response = client.get("/push/key/")
-    assert response.status_code == 404 and "not set up" in response.json()["detail"]
+    assert client.get("/push/key/").json() == {"public_key": None}
 
 
 def test_a_device_subscribes_renews_and_unsubscribes(bob, vapid, push_server):
@@ -217,7 +216,8 @@ def test_a_mention_is_pushed_by_the_worker_encrypted_and_vapid_signed(
     room, alice, bob, bobs_phone, push_server, vapid
 ):
     message = mention(room, alice, bob)
-    assert push_server.received() == []  # nothing on the message path: only the worker pushes
+    # Nothing on the message path (the request or the socket): only the worker pushes.
+    assert push_server.received() == [] and not push_tasks().exists()
     run_worker()
     (delivery,) = push_server.received(bobs_phone)
     assert delivery.payload == {
@@ -445,3 +445,29 @@ def test_members_find_the_device_switch_in_the_room_menu_and_the_settings_page(r
     for page in (room_page, settings_page):
         assert "data-push-control" in page and 'data-key-url="/push/key/"' in page
         assert "js/push.js" in page
+
+
+def test_the_push_client_refuses_a_private_address_at_connection_time(push_server, settings):
+    settings.PUSH_ALLOW_INSECURE = False  # so 127.0.0.1 counts as private
+    with PushSession() as session, pytest.raises(Refused):
+        session.post(f"{push_server.origin}/push/anything", data=b"")
+    assert push_server.received() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_host_that_resolves_to_a_private_address_after_the_check_gets_nothing(
+    room, alice, bob, bobs_phone, push_server, settings, monkeypatch
+):
+    # DNS rebinding: the name looked public when checked, and points inside when connected to.
+    monkeypatch.setattr("notifications.push.endpoint_check", lambda endpoint: None)
+    settings.PUSH_ALLOW_INSECURE = False
+    mention(room, alice, bob)
+    run_worker()
+    assert push_server.received() == []
+    assert not push_tasks().exists()  # not retried either
+
+
+def test_a_redirect_from_the_push_service_is_not_followed(push_server):
+    with PushSession() as session:
+        response = session.post(f"{push_server.origin}/redirect", data=b"")
+    assert response.status_code == 307 and push_server.received() == []

@@ -47,8 +47,8 @@
     if (Notification.permission === "denied") {
       return Promise.resolve(show(control, "Notifications are blocked by the browser for this site.", ""));
     }
-    return fetch(control.dataset.keyUrl, { credentials: "same-origin" }).then((response) => {
-      if (!response.ok) return show(control, "Push notifications are not set up on this server.", "");
+    return fetch(control.dataset.keyUrl, { credentials: "same-origin" }).then((response) => response.json()).then((key) => {
+      if (!key.public_key) return show(control, "Push notifications are not set up on this server.", "");
       return navigator.serviceWorker.getRegistration("/").then((found) => (found ? found.pushManager.getSubscription() : null))
         .then((subscription) => subscription
           ? show(control, "Notifications are on for this device.", "Turn off")

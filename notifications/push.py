@@ -335,7 +335,7 @@ def push_deliver(*, notification_id, subscription_id):
         .first()
     )
     subscription = PushSubscription.objects.filter(pk=subscription_id).first()
-    if notification is None or subscription is None or notification.message.deleted_at or not push_enabled():
+    if not _still_wanted(notification, subscription):
         return Outcome.DROPPED
     try:
         endpoint_check(subscription.endpoint)
@@ -351,6 +351,19 @@ def push_deliver(*, notification_id, subscription_id):
         subscription.delete()
     logger.info("push %s notification=%s subscription=%s", outcome.value, notification.pk, subscription.pk)
     return outcome
+
+
+def _still_wanted(notification, subscription):
+    """Is the push still due when its turn comes (a retry may come an hour later)? Not
+    when the message was deleted, the device now belongs to someone else (another person
+    logged in on that browser and subscribed it), or its owner turned on "do not disturb"."""
+    if notification is None or subscription is None or not push_enabled():
+        return False
+    if notification.message.deleted_at or subscription.user_id != notification.user_id:
+        return False
+    return not Preferences.objects.filter(
+        user_id=notification.user_id, do_not_disturb_until__gt=timezone.now()
+    ).exists()
 
 
 def _post(subscription, payload):

@@ -471,3 +471,25 @@ def test_a_redirect_from_the_push_service_is_not_followed(push_server):
     with PushSession() as session:
         response = session.post(f"{push_server.origin}/redirect", data=b"")
     assert response.status_code == 307 and push_server.received() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_is_not_sent_once_the_device_belongs_to_someone_else_or_is_quiet(
+    room, alice, bob, bobs_phone, push_server
+):
+    push_server.answer(bobs_phone, 500)
+    mention(room, alice, bob)
+    run_worker()
+    carol = UserFactory()
+    subscribe(logged_in(carol), bobs_phone)  # carol logs in on bob's browser and turns push on
+    run_due_retries()  # bob's mention never reaches carol
+    assert [delivery.status for delivery in push_server.received()] == [500]
+    assert not push_tasks().exists()
+
+    subscribe(logged_in(bob), bobs_phone)
+    push_server.answer(bobs_phone, 500)
+    mention(room, alice, bob, "again")
+    run_worker()
+    Preferences.objects.create(user=bob, do_not_disturb_until=timezone.now() + timedelta(hours=1))
+    run_due_retries()
+    assert [delivery.status for delivery in push_server.received()] == [500, 500]

@@ -227,6 +227,8 @@ def test_a_mention_is_pushed_by_the_worker_encrypted_and_vapid_signed(
         "tag": f"message-{message.pk}",
     }
     assert delivery.vapid_key == vapid["public_key"]
+    landing = logged_in(bob).get(delivery.payload["url"])  # where a click on it leads
+    assert landing.status_code == 200 and f'id="message-{message.pk}"' in landing.content.decode()
     assert delivery.claims["sub"] == "mailto:push-test@example.com"
     assert int(delivery.ttl) > 0
     notification = Notification.objects.get(user=bob)

@@ -31,6 +31,7 @@ run:
 	@$(MAKE) --no-print-directory $(VENV)/.base-installed
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py vapid_keys --if-missing
 	@echo "Serving on http://$(HOST):$(PORT)/, with the background worker beside it"
 	DEBUG=1 HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 	  sh -c '$(WORKER) & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; $(WEB)'

@@ -6,6 +6,7 @@ DATABASE_URL (Postgres) and REDIS_URL (channels-redis), and can then run many
 server processes against the same Postgres and Redis.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -338,6 +339,23 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # in the database, so nothing new has to run: `manage.py worker` (Procfile worker:)
 # runs them, periodic ones included (config/schedule.py).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# --- Web Push (notifications/push.py) ------------------------------------------------
+# This server's VAPID key pair (base64url: the private key's 32 bytes, the public key's
+# uncompressed point) and the contact push services see. Without a pair, push is off.
+# In development, when unset, the pair `manage.py vapid_keys` wrote (`make run` does).
+VAPID_KEYS_FILE = Path(os.environ.get("VAPID_KEYS_FILE") or BASE_DIR / ".vapid.json")
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT") or f"mailto:{DEFAULT_FROM_EMAIL}"
+if DEBUG and not (VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY) and VAPID_KEYS_FILE.is_file():
+    _vapid = json.loads(VAPID_KEYS_FILE.read_text())
+    VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY = _vapid["public_key"], _vapid["private_key"]
+# Tests only: push endpoints may also be http on loopback (the tests' push service).
+# Production posts only to https URLs of public addresses, and refuses this setting.
+PUSH_ALLOW_INSECURE = env_bool("PUSH_ALLOW_INSECURE", default=False)
+if PUSH_ALLOW_INSECURE and not DEBUG:
+    raise ImproperlyConfigured("PUSH_ALLOW_INSECURE is for tests (DEBUG=1) only.")
 
 # --- Chat rules -------------------------------------------------------------
 CHAT_MESSAGE_MAX_LENGTH = 4000

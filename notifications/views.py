@@ -1,17 +1,27 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from config.params import choice_param
 from notifications.emails import email_unsubscribe, unsubscribe_user_id
 from notifications.forms import QUIET_CHOICES, PreferencesForm, QuietForm
 from notifications.models import Level
+from notifications.push import (
+    SUBSCRIPTION_MAX_BYTES,
+    Refused,
+    device_name,
+    push_enabled,
+    subscription_delete,
+    subscription_parse,
+    subscription_save,
+)
 from notifications.services import (
     do_not_disturb_set,
     preferences_of,
@@ -118,3 +128,50 @@ def email_unsubscribe_page(request, token):
     if done:
         email_unsubscribe(user_id=user_id)
     return render(request, "notifications/unsubscribe.html", {"done": done})
+
+
+# --- Web Push (notifications/push.py) ------------------------------------------------------------
+
+
+def _detail(text, status):
+    return JsonResponse({"detail": text}, status=status)
+
+
+@require_GET
+def push_key(request):
+    """This server's VAPID public key, the browser's applicationServerKey; null when push
+    is off (a 200 all the same: the page asks on every load, and nothing is wrong)."""
+    return JsonResponse({"public_key": settings.VAPID_PUBLIC_KEY if push_enabled() else None})
+
+
+@require_http_methods(["POST", "DELETE"])
+def push_subscriptions(request):
+    """POST the browser's subscription JSON to get pushes on this device; DELETE it
+    (its endpoint is enough) to stop them."""
+    if not request.user.is_authenticated:
+        return _detail("Log in first.", 403)
+    if len(request.body) > SUBSCRIPTION_MAX_BYTES:
+        return _detail("The subscription is too large.", 413)
+    subscribing = request.method == "POST"
+    try:
+        subscription = subscription_parse(request.body, keys_required=subscribing)
+    except Refused as refusal:
+        return _detail(str(refusal), 400)
+    if not subscribing:
+        subscription_delete(user=request.user, endpoint=subscription.endpoint)
+        return HttpResponse(status=204)
+    saved = subscription_save(
+        user=request.user,
+        subscription=subscription,
+        device=device_name(request.headers.get("User-Agent", "")),
+    )
+    return JsonResponse({"device": saved.device}, status=201)
+
+
+@require_GET
+def service_worker(request):
+    """The service worker, from the site's root so that its scope is the whole site."""
+    response = render(request, "notifications/sw.js", content_type="application/javascript")
+    response["Service-Worker-Allowed"] = "/"
+    response["Cache-Control"] = "no-cache"
+    return response

@@ -37,6 +37,7 @@ def room_page(new_context, server, *, permissions=()):
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
     page.goto(f"/rooms/{room.slug}/")
+    page.locator("#room-notifications summary").click()  # the room menu's Notifications
     return page, problems
 
 

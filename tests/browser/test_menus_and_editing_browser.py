@@ -37,7 +37,7 @@ def test_the_room_menus_open_one_at_a_time_and_close_on_escape_or_a_click_beside
     page = logged_in(new_context, asgi_server, owner).new_page()
     errors = watch_for_errors(page)
     page.goto(f"/rooms/{room.slug}/")
-    invite, settings = page.locator("#invite-panel"), page.locator("details.room-settings")
+    invite, settings = page.locator("#invite-panel"), page.locator("#room-settings")
     invite_button, settings_button = invite.locator("summary"), settings.locator("summary")
 
     # Invite, then Settings: only Settings stays open (they used to lie over each other).
@@ -52,7 +52,7 @@ def test_the_room_menus_open_one_at_a_time_and_close_on_escape_or_a_click_beside
     page.get_by_label("Slow mode: one message per member every").focus()
     page.keyboard.press("Escape")
     expect(page.get_by_label("Slow mode: one message per member every")).to_be_hidden()
-    assert page.evaluate("document.activeElement.closest('details.room-settings') !== null")
+    assert page.evaluate("document.activeElement.closest('#room-settings') !== null")
     assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
 
     # From the keyboard alone: Shift+Tab to Invite people, Enter opens it, Escape from its field.
@@ -87,7 +87,7 @@ def test_the_room_menus_open_one_at_a_time_and_close_on_escape_or_a_click_beside
     plain = logged_in(new_context, asgi_server, owner, java_script_enabled=False).new_page()
     plain.goto(f"/rooms/{room.slug}/")
     plain.locator("#invite-panel summary").click()
-    plain.locator("details.room-settings summary").click()
+    plain.locator("#room-settings summary").click()
     expect(plain.get_by_label("Slow mode: one message per member every")).to_be_visible()
     expect(plain.get_by_label("Add someone by username")).to_be_hidden()
 
@@ -101,7 +101,7 @@ def test_on_a_phone_the_menus_close_one_at_a_time_inside_the_room_menu(asgi_serv
     errors = watch_for_errors(page)
     page.goto(f"/rooms/{room.slug}/")
     tools = page.locator("#room-tools")
-    invite, settings = page.locator("#invite-panel"), page.locator("details.room-settings")
+    invite, settings = page.locator("#invite-panel"), page.locator("#room-settings")
 
     page.locator('.panel-toggle[popovertarget="room-tools"]').click()
     invite.locator("summary").click()
@@ -117,7 +117,7 @@ def test_on_a_phone_the_menus_close_one_at_a_time_inside_the_room_menu(asgi_serv
     page.keyboard.press("Escape")
     expect(page.get_by_label("Slow mode: one message per member every")).to_be_hidden()
     expect(tools).to_be_visible()
-    assert page.evaluate("document.activeElement === document.querySelector('details.room-settings summary')")
+    assert page.evaluate("document.activeElement === document.querySelector('#room-settings summary')")
     page.keyboard.press("Escape")
     expect(tools).to_be_hidden()
     assert errors == []

@@ -1,11 +1,13 @@
 """The rules of notifications: levels, who hears of a message, and why."""
 
+import contextlib
 import logging
 import zoneinfo
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -44,6 +46,8 @@ def room_level_set(*, user, room, level):
     """A member's level for the room (the caller has checked they are one)."""
     level = Level(level)
     RoomLevel.objects.update_or_create(user=user, room=room, defaults={"level": level})
+    _room_followers_forget([room.pk])  # now, and once committed (another process may
+    transaction.on_commit(lambda: _room_followers_forget([room.pk]))  # have read it before)
     logger.info("notification level set room=%s user=%s level=%s", room.slug, user.username, level)
     return level
 
@@ -53,6 +57,9 @@ def preferences_save(*, user, room_level, direct_level, email_enabled):
         user=user,
         defaults={"room_level": room_level, "direct_level": direct_level, "email_enabled": email_enabled},
     )
+    rooms = list(Membership.objects.filter(user=user).values_list("room_id", flat=True))
+    _room_followers_forget(rooms)
+    transaction.on_commit(lambda: _room_followers_forget(rooms))
     logger.info("notification preferences saved user=%s", user.username)
 
 
@@ -99,19 +106,49 @@ def notification_reason(*, level, is_direct, mentioned):
 def message_may_notify(*, message, mentioned_ids):
     """A cheap first look, on the message path: could anyone hear of this message? A
     message that mentions nobody, in a room where nobody follows every message, needs
-    no background work at all (one query answers)."""
+    no background work at all; who follows a room is cached (FOLLOWERS_TTL)."""
     if mentioned_ids or message.room.is_direct:
         return True
-    return _followers_of_every_message(message).exists()
+    return any(user_id != message.author_id for user_id in _room_followers(message.room_id))
 
 
-def _followers_of_every_message(message):
-    chosen = RoomLevel.objects.filter(room_id=message.room_id, user_id=OuterRef("user_id"))
+# Who follows every message of a room is read for each message posted in it, so it is
+# kept in the shared cache: a level chosen or a default changed forgets it at once; it
+# expires too, so that someone who joins with "all" as their default is heard within
+# minutes. Two ids are enough to know whether anyone but the author follows.
+FOLLOWERS_TTL = 300
+
+
+def _followers_key(room_id):
+    return f"notifications:followers:{room_id}"
+
+
+def _room_followers(room_id):
+    key = _followers_key(room_id)
+    try:
+        cached = cache.get(key)
+    except Exception:  # the cache is down: the database still answers
+        cached = None
+    if cached is not None:
+        return cached
+    followers = list(_followers_of_every_message(room_id).values_list("user_id", flat=True)[:2])
+    with contextlib.suppress(Exception):  # the cache is down: asked again next time
+        cache.set(key, followers, FOLLOWERS_TTL)
+    return followers
+
+
+def _room_followers_forget(room_ids):
+    try:
+        cache.delete_many([_followers_key(room_id) for room_id in room_ids])
+    except Exception:  # it expires by itself
+        logger.warning("notification followers not forgotten rooms=%s", list(room_ids))
+
+
+def _followers_of_every_message(room_id):
+    chosen = RoomLevel.objects.filter(room_id=room_id, user_id=OuterRef("user_id"))
     all_by_default = Preferences.objects.filter(user_id=OuterRef("user_id"), room_level=Level.ALL)
-    members = Membership.objects.filter(room_id=message.room_id, banned_at__isnull=True)
-    return members.exclude(user_id=message.author_id).filter(
-        Exists(chosen.filter(level=Level.ALL)) | (~Exists(chosen) & Exists(all_by_default))
-    )
+    members = Membership.objects.filter(room_id=room_id, banned_at__isnull=True)
+    return members.filter(Exists(chosen.filter(level=Level.ALL)) | (~Exists(chosen) & Exists(all_by_default)))
 
 
 def notification_recipients(*, message, mentioned_ids):

@@ -21,6 +21,7 @@ from notifications.models import Level, Notification, Preferences, PushSubscript
 from notifications.services import (
     message_may_notify,
     notification_recipients,
+    preferences_save,
     quiet_until,
     room_level_of,
     room_level_set,
@@ -123,8 +124,10 @@ def test_the_message_path_looks_once_and_only_queues_work_that_can_notify(
     plain = message_post(room=room, author=author, body="nobody follows everything")
     with django_assert_max_num_queries(1):
         assert not message_may_notify(message=plain, mentioned_ids=[])
+    with django_assert_max_num_queries(0):  # asked again: the cache knows
+        assert not message_may_notify(message=plain, mentioned_ids=[])
     follower = member_of(room)
-    Preferences.objects.create(user=follower, room_level=Level.ALL)
+    preferences_save(user=follower, room_level=Level.ALL, direct_level=Level.ALL, email_enabled=True)
     assert message_may_notify(message=plain, mentioned_ids=[])
     room_level_set(user=follower, room=room, level=Level.MENTIONS)  # this room: mentions only
     assert not message_may_notify(message=plain, mentioned_ids=[])

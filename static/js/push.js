@@ -30,12 +30,22 @@
     });
   }
 
-  function show(control, text, action) {
+  function show(control, text, action, pageOnly) {
     const button = control.querySelector("[data-push-toggle]");
     control.querySelector("[data-push-state]").textContent = text;
     button.hidden = !action;
     if (action) button.textContent = action;
     control.dataset.pushOn = action === "Turn off" ? "true" : "false";
+    control.dataset.pageOnly = pageOnly ? "true" : "false";
+  }
+
+  // No push on this server: the page's own notifications (js/notify.js) still need the
+  // browser's permission, asked from this button.
+  function showPageOnly(control) {
+    if (Notification.permission === "granted") {
+      return show(control, "Push is not set up on this server; notifications show while the site is open.", "");
+    }
+    return show(control, "Push notifications are not set up on this server.", "Show notifications while the site is open", true);
   }
 
   function registration(control) {
@@ -48,7 +58,7 @@
       return Promise.resolve(show(control, "Notifications are blocked by the browser for this site.", ""));
     }
     return fetch(control.dataset.keyUrl, { credentials: "same-origin" }).then((response) => response.json()).then((key) => {
-      if (!key.public_key) return show(control, "Push notifications are not set up on this server.", "");
+      if (!key.public_key) return showPageOnly(control);
       return navigator.serviceWorker.getRegistration("/").then((found) => (found ? found.pushManager.getSubscription() : null))
         .then((subscription) => subscription
           ? show(control, "Notifications are on for this device.", "Turn off")
@@ -81,7 +91,8 @@
     if (control.dataset.pushReady) return;
     control.dataset.pushReady = "true";
     control.querySelector("[data-push-toggle]").addEventListener("click", () => {
-      const change = control.dataset.pushOn === "true" ? turnOff : turnOn;
+      const askOnly = (shown) => Notification.requestPermission().then(() => refresh(shown));
+      const change = control.dataset.pushOn === "true" ? turnOff : control.dataset.pageOnly === "true" ? askOnly : turnOn;
       change(control).catch(() => show(control, "Could not change notifications on this device; try again.", "Try again"));
     });
     refresh(control).catch(() => show(control, "Could not read this device's notification state.", ""));

@@ -45,13 +45,22 @@ def control(page):
     return page.locator("[data-push-control]")
 
 
-def test_without_a_vapid_key_the_switch_says_push_is_off(asgi_server, new_context):
+def test_without_a_vapid_key_the_switch_says_push_is_off_and_still_asks_for_the_pages_notices(
+    asgi_server, new_context
+):
     page, problems = room_page(new_context, asgi_server)
     expect(control(page).locator("[data-push-state]")).to_have_text(
         "Push notifications are not set up on this server."
     )
-    expect(control(page).locator("[data-push-toggle]")).to_be_hidden()
+    # The page's own notifications (js/notify.js) still need the permission: asked on a click.
+    ask = control(page).locator("[data-push-toggle]")
+    expect(ask).to_have_text("Show notifications while the site is open")
     assert page.evaluate("Notification.permission") == "default"  # never asked on load
+    granted, _ = room_page(new_context, asgi_server, permissions=["notifications"])
+    expect(control(granted).locator("[data-push-state]")).to_have_text(
+        "Push is not set up on this server; notifications show while the site is open."
+    )
+    expect(control(granted).locator("[data-push-toggle]")).to_be_hidden()
     assert problems == []
 
 

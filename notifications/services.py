@@ -1,13 +1,14 @@
 """The rules of notifications: levels, who hears of a message, and why."""
 
 import contextlib
+import functools
 import logging
 import zoneinfo
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -119,6 +120,14 @@ def message_may_notify(*, message, mentioned_ids):
 FOLLOWERS_TTL = 300
 
 
+@functools.cache
+def _followers_cache():
+    """One client of the default cache for the whole process. `django.core.cache.cache`
+    is one per async context, that is per socket: on the message path, nearly every
+    message would open a new connection to Redis (the fan-out bench showed it)."""
+    return caches.create_connection("default")
+
+
 def _followers_key(room_id):
     return f"notifications:followers:{room_id}"
 
@@ -126,20 +135,20 @@ def _followers_key(room_id):
 def _room_followers(room_id):
     key = _followers_key(room_id)
     try:
-        cached = cache.get(key)
+        cached = _followers_cache().get(key)
     except Exception:  # the cache is down: the database still answers
         cached = None
     if cached is not None:
         return cached
     followers = list(_followers_of_every_message(room_id).values_list("user_id", flat=True)[:2])
     with contextlib.suppress(Exception):  # the cache is down: asked again next time
-        cache.set(key, followers, FOLLOWERS_TTL)
+        _followers_cache().set(key, followers, FOLLOWERS_TTL)
     return followers
 
 
 def _room_followers_forget(room_ids):
     try:
-        cache.delete_many([_followers_key(room_id) for room_id in room_ids])
+        _followers_cache().delete_many([_followers_key(room_id) for room_id in room_ids])
     except Exception:  # it expires by itself
         logger.warning("notification followers not forgotten rooms=%s", list(room_ids))
 

@@ -355,7 +355,7 @@ def test_no_join_no_invitation_no_settings(alice, bob, dm):
     assert client.post(f"/rooms/{dm.slug}/settings/", {"name": "x"}).status_code == 403
     assert client.post(f"/rooms/{dm.slug}/archive/").status_code == 403
     page = client.get(f"/rooms/{dm.slug}/").content.decode()
-    assert 'id="invite-panel"' not in page and "room-settings" not in page
+    assert 'id="invite-panel"' not in page and 'id="room-settings"' not in page
     dm.refresh_from_db()
     assert dm.is_private and dm.archived_at is None
 

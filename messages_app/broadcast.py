@@ -45,6 +45,14 @@ def _page_notice_html(message, *, mentioned_ids):
     return render_to_string("messages_app/partials/page_notice.html", context)
 
 
+def page_notice_for(event, *, user_id, room):
+    """A room.activity event's notice, if it concerns this user (they are mentioned, or
+    it is a direct message), else "". The page decides whether to show it."""
+    if room.is_direct or user_id in event["mentions"]:
+        return event.get("notice", "")
+    return ""
+
+
 def message_update_broadcast(message):
     """An edited or deleted message: replace it in place on every page showing it."""
     context = {"message": message_run_of(message), "room": message.room, "oob": True}

@@ -12,6 +12,7 @@ from accounts.selectors import SESSION_ENDED, SESSION_OUTDATED, session_login_st
 from accounts.services import session_fingerprint
 from config.db_threads import in_db_thread
 from config.realtime import room_group, room_members_group, user_group
+from messages_app.broadcast import page_notice_for
 from messages_app.frames import FrameError, frame_too_large, parse_frame
 from messages_app.selectors import membership_list_for_user
 from messages_app.services import (
@@ -329,14 +330,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         membership.unread_count += 1
         membership.unread_mentions += self.user.pk in event["mentions"]
-        await self.send_page_notice(event, room=membership.room)
+        if notice := page_notice_for(event, user_id=self.user.pk, room=membership.room):
+            await self.send(text_data=notice)
         await self.send_room_link(membership)
-
-    async def send_page_notice(self, event, *, room):
-        """The new message's notice (broadcast.py) if it concerns this user: they are
-        mentioned, or it is a direct message. The page decides whether to show it."""
-        if event.get("notice") and (room.is_direct or self.user.pk in event["mentions"]):
-            await self.send(text_data=event["notice"])
 
     async def room_read(self, event):
         """The user read a room (in this tab or another): clear its badge. Not this

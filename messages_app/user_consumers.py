@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from config.db_threads import in_db_thread
 from config.realtime import room_members_group, user_group
+from messages_app.broadcast import page_notice_for
 from messages_app.consumers import (
     CLOSE_NOT_LOGGED_IN,
     CLOSE_TOO_MANY_SOCKETS,
@@ -159,7 +160,8 @@ class UserConsumer(AsyncWebsocketConsumer):
             return
         membership.unread_count += 1
         membership.unread_mentions += self.user.pk in event["mentions"]
-        await self.send_page_notice(event, room=membership.room)
+        if notice := page_notice_for(event, user_id=self.user.pk, room=membership.room):
+            await self.send(text_data=notice)
         membership.last_activity = timezone.now()
         if membership.room.is_direct and not self.home:  # the latest conversation goes first
             await self.send_lists()
@@ -173,8 +175,6 @@ class UserConsumer(AsyncWebsocketConsumer):
             return
         membership.unread_count = membership.unread_mentions = 0
         await self.send(text_data=room_link_html(membership, home=self.home))
-
-    send_page_notice = RoomConsumer.send_page_notice
 
     # Sign-out and password changes close this socket as they close a room's.
     session_ended = RoomConsumer.session_ended

@@ -46,18 +46,10 @@ def unsubscribe_url(user_id):
     return absolute_url(reverse("email_unsubscribe", kwargs={"token": unsubscribe_token(user_id)}))
 
 
-def email_enabled_set(*, user_id, enabled):
-    """Email on or off for this person (digests and invitations); badges and pushes stay."""
-    Preferences.objects.update_or_create(user_id=user_id, defaults={"email_enabled": enabled})
-    logger.info("email %s user=%s", "enabled" if enabled else "disabled", user_id)
-
-
 def email_unsubscribe(*, user_id):
-    email_enabled_set(user_id=user_id, enabled=False)
-
-
-def email_enabled_of(user):
-    return Preferences.objects.filter(user=user).values_list("email_enabled", flat=True).first() is not False
+    """Email off for this person (digests and invitations); badges and pushes stay."""
+    Preferences.objects.update_or_create(user_id=user_id, defaults={"email_enabled": False})
+    logger.info("email disabled user=%s", user_id)
 
 
 def person_time_zone(user):

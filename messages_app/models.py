@@ -36,6 +36,17 @@ class Message(models.Model):
         blank=True,
         related_name="+",
     )
+    # A reply quotes the message it answers (same room: services check it). Counted on
+    # the original so that a history page shows "N replies" without a query per message.
+    reply_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies", db_index=False
+    )
+    reply_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Pinned by an owner or moderator: the room's pins panel lists these.
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["id"]
@@ -50,6 +61,16 @@ class Message(models.Model):
                 name="message_room_changed",
                 condition=models.Q(changed_at__isnull=False),
             ),
+            # A thread reads the replies of one message; most messages answer none.
+            models.Index(
+                fields=["reply_to", "id"], name="message_replies", condition=models.Q(reply_to__isnull=False)
+            ),
+            # The pins panel: the few pinned messages of a room.
+            models.Index(
+                fields=["room", "pinned_at"],
+                name="message_room_pins",
+                condition=models.Q(pinned_at__isnull=False),
+            ),
         ]
         constraints = [models.UniqueConstraint(fields=["client_id"], name="message_client_id_unique")]
 
@@ -59,6 +80,46 @@ class Message(models.Model):
     @property
     def is_deleted(self):
         return self.deleted_at is not None
+
+
+class Reaction(models.Model):
+    """One person's emoji on a message; toggled, so at most one of each per person."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions")
+    emoji = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_unique")]
+
+    def __str__(self):
+        return f"{self.emoji} by {self.user_id} on {self.message_id}"
+
+
+class LinkPreview(models.Model):
+    """The card under a message for its first link, fetched by the worker (never in a
+    request). Its image is stored here, never hot-linked from the site."""
+
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, primary_key=True, related_name="link_preview"
+    )
+    url = models.URLField(max_length=2048)
+    title = models.CharField(max_length=300, blank=True)
+    description = models.CharField(max_length=1000, blank=True)
+    site_name = models.CharField(max_length=200, blank=True)
+    image = models.ImageField(
+        upload_to="previews/%Y/%m/", blank=True, width_field="image_width", height_field="image_height"
+    )
+    image_width = models.PositiveIntegerField(null=True, blank=True)
+    image_height = models.PositiveIntegerField(null=True, blank=True)
+    fetched_at = models.DateTimeField(default=timezone.now)
+    # The author took the card away: it stays away, even if the message is edited.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Preview of {self.url} on {self.message_id}"
 
 
 class Report(models.Model):

@@ -37,7 +37,8 @@ RUN_GAP = timedelta(minutes=5)
 
 
 def _room_messages(room):
-    return Message.objects.filter(room=room).select_related("author")
+    # A reply shows a quote of its original: joined, not a query per reply.
+    return Message.objects.filter(room=room).select_related("author", "reply_to__author")
 
 
 def _day(moment):
@@ -172,6 +173,26 @@ def message_list_around(*, room, message_id, radius=25):
     older = list(_room_messages(room).filter(id__lt=message_id).order_by("-id")[:radius])
     newer = list(_room_messages(room).filter(id__gte=message_id).order_by("id")[: radius + 1])
     return older[::-1] + newer
+
+
+PINS_LIMIT = 50
+THREAD_LIMIT = 200
+
+
+def message_list_pinned(*, room, limit=PINS_LIMIT):
+    """The room's pinned messages, the latest pin first."""
+    pinned = Message.objects.filter(room=room, pinned_at__isnull=False, deleted_at__isnull=True)
+    return list(pinned.select_related("author").order_by("-pinned_at")[:limit])
+
+
+def message_thread(*, room, message_id, limit=THREAD_LIMIT):
+    """A message of the room and its first `limit` replies, oldest first (runs
+    marked), or None when the room has no such message."""
+    original = _room_messages(room).filter(pk=message_id).first()
+    if original is None:
+        return None
+    replies = list(_room_messages(room).filter(reply_to=original).order_by("id")[:limit])
+    return message_runs([original, *replies])
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Block
-from messages_app.broadcast import message_broadcast, message_update_broadcast, user_read_broadcast
+from messages_app.broadcast import (
+    message_broadcast,
+    message_update_broadcast,
+    pins_broadcast,
+    user_read_broadcast,
+)
 from messages_app.models import Message, ModerationAction, Report
 from messages_app.moderation import ModerationRefused, member_ban, moderator_membership, record_action
 from messages_app.parts import (
@@ -174,13 +179,14 @@ def _not_blocking(mentioned_ids, *, author):
     return [user_id for user_id in mentioned_ids if user_id not in blockers]
 
 
-def message_post(*, room, author, body, client_id=None, files=None):
+def message_post(*, room, author, body, client_id=None, files=None, reply_to=None):
     """Save a member's message and announce it to the room once it is committed.
 
     `client_id` (a UUID chosen by the sender's page) makes a retried send return
     the message it already created instead of posting it twice. `files` (uploaded
     files) go to the parts that apps above add to messages (parts.py): a message
-    with files may have no text."""
+    with files may have no text. `reply_to` (a message id) makes it a reply to a
+    message of the same room."""
     body = _clean_body(body, may_be_empty=bool(files))
     existing = _message_sent_before(room=room, author=author, client_id=client_id) if client_id else None
     if existing is not None:
@@ -191,6 +197,7 @@ def message_post(*, room, author, body, client_id=None, files=None):
     _check_not_muted(membership)
     _check_slow_mode(membership)
     _check_rate_limit(room=room, author=author)
+    original = _message_in_room(room=room, message_id=reply_to) if reply_to is not None else None
     prepared = parts_prepare(files, room=room, author=author) if files else []
     if not body and not prepared:
         raise MessageRejected("Write something before sending.")
@@ -202,6 +209,7 @@ def message_post(*, room, author, body, client_id=None, files=None):
             client_id=client_id,
             parts=prepared,
             may_mention_room=membership.can_moderate,
+            reply_to=original,
         )
     except IntegrityError:  # the same send, retried concurrently, won the race
         parts_discard(prepared)
@@ -214,8 +222,15 @@ def message_post(*, room, author, body, client_id=None, files=None):
 
 
 @transaction.atomic
-def _save_new_message(*, room, author, body, client_id, parts=(), may_mention_room=False):
-    message = Message(room=room, author=author, body=body, client_id=client_id, parts_text=parts_text(parts))
+def _save_new_message(*, room, author, body, client_id, parts=(), may_mention_room=False, reply_to=None):
+    message = Message(
+        room=room,
+        author=author,
+        body=body,
+        client_id=client_id,
+        parts_text=parts_text(parts),
+        reply_to=reply_to,
+    )
     mentioned = _render(message, room=room, may_mention_room=may_mention_room)
     mentioned_ids = _not_blocking(mentioned, author=author)
     message.save()
@@ -233,6 +248,8 @@ def _save_new_message(*, room, author, body, client_id, parts=(), may_mention_ro
     message_runs([message], previous=previous)
     # Announce only what was committed: a rollback must not leave a ghost on screens.
     transaction.on_commit(lambda: _announce_posted(message, mentioned_ids=mentioned_ids))
+    if reply_to is not None:  # after the reply itself, pages hear that its original has one more
+        _replies_counted(reply_to, change=1)
     return message
 
 
@@ -346,11 +363,29 @@ def message_refresh(message):
     transaction.on_commit(lambda: message_update_broadcast(message))
 
 
+def _replies_counted(original, *, change):
+    """A reply to `original` was posted (+1), deleted (-1) or restored (+1): its
+    "N replies" changes on every page (after commit) and in the history caches."""
+    now = timezone.now()
+    Message.objects.filter(pk=original.pk).update(reply_count=F("reply_count") + change, changed_at=now)
+    original.refresh_from_db(fields=["reply_count", "changed_at"])
+    transaction.on_commit(lambda: message_update_broadcast(original))
+
+
+def _original_of(reply):
+    return Message.objects.select_related("author", "room").filter(pk=reply.reply_to_id).first()
+
+
 def _mark_deleted(message, *, by):
     with transaction.atomic():
         message.deleted_at = message.changed_at = timezone.now()
         message.deleted_by = by
-        message.save(update_fields=["deleted_at", "deleted_by", "changed_at"])
+        was_pinned, message.pinned_at, message.pinned_by = message.pinned_at is not None, None, None
+        message.save(update_fields=["deleted_at", "deleted_by", "changed_at", "pinned_at", "pinned_by"])
+        if was_pinned:  # a deleted message leaves the pins panel (a restore does not pin it again)
+            transaction.on_commit(lambda: pins_broadcast(message.room))
+        if message.reply_to_id and (original := _original_of(message)):
+            _replies_counted(original, change=-1)
         transaction.on_commit(lambda: _announce_changed(message, signal=message_deleted))
     logger.info("message deleted room=%s user=%s id=%s", message.room.slug, by.username, message.pk)
     return message
@@ -367,6 +402,8 @@ def message_restore(*, message, actor, source=Source.ADMIN, reason=""):
     with transaction.atomic():
         message.deleted_at, message.deleted_by, message.changed_at = None, None, timezone.now()
         message.save(update_fields=["deleted_at", "deleted_by", "changed_at"])
+        if message.reply_to_id and (original := _original_of(message)):
+            _replies_counted(original, change=1)
         record_action(
             actor=actor,
             action=Action.RESTORE,
@@ -378,6 +415,34 @@ def message_restore(*, message, actor, source=Source.ADMIN, reason=""):
         )
         transaction.on_commit(lambda: message_update_broadcast(message))
     return message
+
+
+def message_pin_toggle(*, room, user, message_id):
+    """Pin a message of the room, or unpin it: for its owners and moderators. Every
+    page's pins panel and the message itself change (after commit)."""
+    membership = _active_membership(room=room, user=user)
+    if not membership.can_moderate:
+        raise MessageRejected("Only the room's owners and moderators pin messages.")
+    message = _message_in_room(room=room, message_id=message_id)
+    with transaction.atomic():
+        pinned = message.pinned_at is None
+        message.pinned_at, message.pinned_by = (timezone.now(), user) if pinned else (None, None)
+        message.changed_at = timezone.now()
+        message.save(update_fields=["pinned_at", "pinned_by", "changed_at"])
+        transaction.on_commit(lambda: _announce_pins_changed(message))
+    logger.info(
+        "message %s room=%s user=%s id=%s",
+        "pinned" if pinned else "unpinned",
+        room.slug,
+        user.username,
+        message.pk,
+    )
+    return message
+
+
+def _announce_pins_changed(message):
+    message_update_broadcast(message)
+    pins_broadcast(message.room)
 
 
 def report_create(*, room, reporter, message_id, reason):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messages_app import room_views, views
+from messages_app import conversation_views, room_views, views
 
 urlpatterns = [
     path("", room_views.directory, name="directory"),
@@ -44,4 +44,11 @@ urlpatterns = [
     path("rooms/<slug:slug>/messages/<int:pk>/edit/", views.message_edit_view, name="message_edit"),
     path("rooms/<slug:slug>/messages/<int:pk>/delete/", views.message_delete_view, name="message_delete"),
     path("rooms/<slug:slug>/messages/<int:pk>/report/", views.message_report_view, name="message_report"),
+    path(
+        "rooms/<slug:slug>/messages/<int:pk>/thread/",
+        conversation_views.message_thread_view,
+        name="message_thread",
+    ),
+    path("rooms/<slug:slug>/messages/<int:pk>/pin/", conversation_views.message_pin_view, name="message_pin"),
+    path("rooms/<slug:slug>/pins/", conversation_views.room_pins, name="room_pins"),
 ]

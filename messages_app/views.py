@@ -69,7 +69,15 @@ def _post_message(request, access):
     try:
         client_id = parse_client_id(request.POST.get("client_id"))
         files = request.FILES.getlist("file")
-        message_post(room=access.room, author=request.user, body=body, client_id=client_id, files=files)
+        reply_to = id_param(request.POST, "reply_to")
+        message_post(
+            room=access.room,
+            author=request.user,
+            body=body,
+            client_id=client_id,
+            files=files,
+            reply_to=reply_to,
+        )
     except (FrameError, MessageRejected) as refusal:
         if request.htmx:
             return render(request, "messages_app/partials/composer_errors.html", {"error": str(refusal)})

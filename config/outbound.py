@@ -28,6 +28,18 @@ def plain_address(address):
     return getattr(address, "ipv4_mapped", None) or address
 
 
+def public_address(address):
+    """Is `address` one on the public internet? Global (not private, loopback, link-local,
+    shared or documentation space) and neither multicast nor reserved, which Python's
+    is_global lets through; an IPv6 address that carries an IPv4 one (6to4, Teredo) is
+    judged by that one too."""
+    address = plain_address(address)
+    carried = [getattr(address, "sixtofour", None), *(getattr(address, "teredo", None) or ())]
+    if any(inner is not None and not public_address(inner) for inner in carried):
+        return False
+    return address.is_global and not (address.is_multicast or address.is_reserved)
+
+
 def parse_address(text):
     """An address as getaddrinfo or getpeername spell it (an IPv6 zone dropped), plain."""
     return plain_address(ipaddress.ip_address(text.split("%")[0]))

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messages_app import search
-from messages_app.models import Message, ModerationAction
+from messages_app.models import LinkPreview, Message, ModerationAction
 from messages_app.parts import parts_prefetch
 from messages_app.text import without_control_characters
 from rooms.models import Membership, Room
@@ -37,8 +37,9 @@ RUN_GAP = timedelta(minutes=5)
 
 
 def _room_messages(room):
-    # A reply shows a quote of its original: joined, not a query per reply.
-    return Message.objects.filter(room=room).select_related("author", "reply_to__author")
+    # A reply shows a quote of its original, and link_preview the card (a message has at
+    # most one): joined, not a query per message.
+    return Message.objects.filter(room=room).select_related("author", "reply_to__author", "link_preview")
 
 
 def _day(moment):
@@ -286,6 +287,12 @@ def message_list_changed_since(*, room, since, limit=CATCH_UP_LIMIT):
     messages = [message_run_alone(message) for message in message_with_previous(changed)[:limit]]
     parts_prefetch(messages)  # rendered one by one (as replacements), not from the cache
     return messages
+
+
+def link_preview_image_get(*, room, message_id):
+    """The shown card (with a picture) of a message of the room that is not deleted, or None."""
+    previews = LinkPreview.objects.filter(message__room=room, message__deleted_at=None, removed_at=None)
+    return previews.exclude(image="").filter(message_id=message_id).first()
 
 
 def ban_reason_get(*, room, user):

@@ -5,18 +5,21 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Block
+from config.stored_files import stored_file_delete
 from messages_app.broadcast import (
     message_broadcast,
     message_update_broadcast,
     pins_broadcast,
     user_read_broadcast,
 )
-from messages_app.models import Message, ModerationAction, Report
+from messages_app.models import LinkPreview, Message, ModerationAction, Report
 from messages_app.moderation import ModerationRefused, member_ban, moderator_membership, record_action
 from messages_app.parts import (
     parts_discard,
@@ -26,6 +29,7 @@ from messages_app.parts import (
     parts_text,
     parts_text_saved,
 )
+from messages_app.previews import first_link
 from messages_app.ratelimit import send_wait_seconds
 from messages_app.selectors import message_runs
 from messages_app.signals import message_deleted, message_edited, message_posted, message_signal_send
@@ -502,3 +506,105 @@ def membership_mark_read(*, room, user, message_id):
         return None
     transaction.on_commit(lambda: user_read_broadcast(user_id=user.pk, room_id=room.pk, message_id=read_id))
     return read_id
+
+
+# --- Link previews (messages_app/previews.py fetches them, messages_app/tasks.py runs that) ---
+
+
+def link_preview_store(*, message_id, card):
+    """Show `card` (a previews.Card) under the message, in place of any card it had:
+    stored, the message's changed_at bumped (history caches and catch-up see it) and
+    every open page given the message anew, once. Nothing happens when, since the fetch,
+    the message was deleted, its first link changed or its author removed the card.
+    Returns the LinkPreview or None."""
+    image_name = _preview_image_save(card.image, message_id=message_id) if card.image else ""
+    try:
+        preview = _link_preview_replace(message_id=message_id, card=card, image_name=image_name)
+    except BaseException:
+        if image_name:
+            stored_file_delete(image_name)
+        raise
+    if preview is None and image_name:
+        stored_file_delete(image_name)
+    return preview
+
+
+def _preview_image_save(data, *, message_id):
+    field = LinkPreview._meta.get_field("image")
+    return default_storage.save(field.generate_filename(None, f"{message_id}.webp"), ContentFile(data))
+
+
+@transaction.atomic
+def _link_preview_replace(*, message_id, card, image_name):
+    message = _message_locked(message_id)
+    if message is None or message.is_deleted or first_link(message.body_html) != card.url:
+        return None
+    old = LinkPreview.objects.filter(message=message).first()
+    if old is not None and old.removed_at:
+        return None
+    if old is not None:
+        _link_preview_drop(old)
+    preview = LinkPreview.objects.create(
+        message=message,
+        url=card.url,
+        title=card.title,
+        description=card.description,
+        site_name=card.site_name,
+        image=image_name,
+        image_width=card.image_width if image_name else None,
+        image_height=card.image_height if image_name else None,
+    )
+    message.link_preview = preview
+    _preview_changed(message)
+    logger.info("link preview stored room=%s id=%s image=%s", message.room.slug, message.pk, bool(image_name))
+    return preview
+
+
+def link_preview_forget(*, message_id):
+    """Take away a card that no longer matches its message (the edit took the link away,
+    or the new link gives no card); a card its author removed stays, as the record."""
+    with transaction.atomic():
+        message = _message_locked(message_id)
+        preview = LinkPreview.objects.filter(message_id=message_id, removed_at=None).first()
+        if message is None or preview is None:
+            return False
+        _link_preview_drop(preview)
+        message.link_preview = None
+        _preview_changed(message)
+    return True
+
+
+def link_preview_remove(*, room, user, message_id):
+    """The author takes the card off their message, for good (an edit brings no new one)."""
+    message = _message_in_room(room=room, message_id=message_id)
+    if message.author_id != user.pk:
+        raise MessageRejected("Only the author can remove a link preview.")
+    with transaction.atomic():
+        shown = LinkPreview.objects.filter(message=message, removed_at=None)
+        updated = shown.update(removed_at=timezone.now())
+        if updated:
+            message.link_preview = LinkPreview.objects.get(message=message)
+            _preview_changed(message)
+    if updated:
+        logger.info("link preview removed room=%s id=%s", room.slug, message.pk)
+    return message
+
+
+def _message_locked(message_id):
+    """The message, its row locked until the transaction ends (a card stored by the
+    worker and one removed by its author do not cross)."""
+    messages = Message.objects.select_for_update(of=("self",)).select_related("room", "author")
+    return messages.filter(pk=message_id).first()
+
+
+def _link_preview_drop(preview):
+    name = preview.image.name
+    preview.delete()
+    if name:
+        transaction.on_commit(lambda: stored_file_delete(name))
+
+
+def _preview_changed(message):
+    message.changed_at = timezone.now()
+    message.save(update_fields=["changed_at"])
+    transaction.on_commit(lambda: message_update_broadcast(message))

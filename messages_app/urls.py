@@ -51,4 +51,14 @@ urlpatterns = [
     ),
     path("rooms/<slug:slug>/messages/<int:pk>/pin/", conversation_views.message_pin_view, name="message_pin"),
     path("rooms/<slug:slug>/pins/", conversation_views.room_pins, name="room_pins"),
+    path(
+        "rooms/<slug:slug>/messages/<int:pk>/preview/remove/",
+        views.link_preview_remove_view,
+        name="link_preview_remove",
+    ),
+    path(
+        "rooms/<slug:slug>/messages/<int:pk>/preview/image/",
+        views.link_preview_image,
+        name="link_preview_image",
+    ),
 ]

@@ -77,6 +77,8 @@ def message_export_data(message):
         "created_at": _utc(message.created_at),
         "edited_at": _utc(message.edited_at),
         "body": message.body,
+        "reply_to": message.reply_to_id,
+        "pinned_at": _utc(message.pinned_at),
         "link_preview": _link_preview_data(message),
         **parts_export(message),
     }

@@ -2,6 +2,7 @@
 counts its replies, a thread lists them, all through the same services from the
 socket and the form, live for every open page."""
 
+import json
 import re
 
 import pytest
@@ -12,7 +13,14 @@ from django.utils import timezone
 
 from messages_app.models import Message
 from messages_app.selectors import membership_list_for_user
-from messages_app.services import MessageRejected, message_delete, message_edit, message_post, message_restore
+from messages_app.services import (
+    MessageRejected,
+    message_delete,
+    message_edit,
+    message_pin_toggle,
+    message_post,
+    message_restore,
+)
 from rooms.models import Membership
 from tests.clients import logged_in
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
@@ -243,3 +251,18 @@ async def test_a_page_that_reconnects_sees_the_new_reply_count():
     response = await client.get(f"/rooms/{room.slug}/messages/", {"after": reply.pk, "changed_since": since})
     html = response.content.decode()
     assert f'<article id="message-{original.pk}"' in html and "1 reply" in html
+
+
+@pytest.mark.django_db
+def test_the_export_keeps_who_answers_whom_and_the_pins(room, member, original):
+    moderator = MembershipFactory(room=room, role=Membership.Role.MODERATOR).user
+    reply = message_post(room=room, author=moderator, body="an answer", reply_to=original.pk)
+    message_pin_toggle(room=room, user=moderator, message_id=original.pk)
+    client = logged_in(member)
+    document = json.loads(b"".join(client.get(reverse("room_export", args=[room.slug])).streaming_content))
+    exported = {message["id"]: message for message in document["messages"]}
+    assert exported[reply.pk]["reply_to"] == original.pk and exported[original.pk]["reply_to"] is None
+    assert exported[original.pk]["pinned_at"].endswith("+00:00") and exported[reply.pk]["pinned_at"] is None
+    url = reverse("room_export", args=[room.slug]) + "?format=html"
+    html = b"".join(client.get(url).streaming_content).decode()
+    assert f'<a href="#message-{original.pk}">In reply to' in html and "(pinned)" in html

@@ -314,7 +314,7 @@ async def test_invalid_utf8_fails_the_connection_with_1007_and_the_server_carrie
     await writer.drain()
 
     _, close = (await frames_until(reader, lambda opcode, _: opcode == CLOSE))[-1]
-    assert int.from_bytes(close[:2], "big") == 1007
+    assert int.from_bytes(close[:2], "big") == 1007, close
     writer.close()
     assert not await Message.objects.filter(room=room).aexists()
 

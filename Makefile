@@ -8,7 +8,7 @@ PORT ?= 8000
 WEB := $(shell sed -n 's/^web: //p' Procfile)
 WORKER := $(shell sed -n 's/^worker: //p' Procfile)
 
-.PHONY: run test services chromium shell lint format check-deploy clean bench bench-history bench-upload bench-export screenshots
+.PHONY: run test services chromium shell lint format check-deploy clean bench bench-history bench-upload bench-export bench-render screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ bench-upload: $(VENV)/.dev-installed services
 ## bench-export: peak memory of manage.py export_room over rooms of 10,000, 100,000 and 1,000,000 messages
 bench-export: $(VENV)/.dev-installed services
 	$(PY) -m bench.export $(BENCH_ARGS)
+
+## bench-render: a message fragment's render time, plain and with replies, reactions and a link card
+bench-render: $(VENV)/.dev-installed services
+	$(PY) -m bench.render $(BENCH_ARGS)
 
 ## bench-history: history pages, catch-up, search and admin list over 1,000,000 messages
 bench-history: $(VENV)/.dev-installed services

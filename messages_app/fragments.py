@@ -2,7 +2,8 @@
 
 A message's fragment is the same for every viewer (what differs per viewer is CSS)
 and changes only with what its key holds: its last change (edit, deletion, restore),
-its author's name and avatar, the names of those it mentions, its place in a run,
+its author's name and avatar, the names of those it mentions, its reactions and
+the names of who reacted, its place in a run,
 the room's slug and the template itself. So
 a page of 50 messages mostly reads strings it rendered before instead of rendering
 50 templates. Each process keeps its own bounded cache (settings.CACHES["fragments"]):
@@ -16,7 +17,7 @@ from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
 
 from messages_app.parts import parts_prefetch
-from messages_app.selectors import message_mention_names
+from messages_app.selectors import message_mention_names, reaction_groups_attach
 
 TEMPLATE = "messages_app/partials/message.html"
 
@@ -33,6 +34,9 @@ def _key(message, *, room, highlight_id, version):
     author = message.author
     author = f"{author.username}\n{author.display_name}\n{author.avatar}" if author else ""
     author += repr(sorted(getattr(message, "mention_names", {}).items()))  # the names its mentions show
+    # Who reacted, by the names shown now: a reactor's new display name is a new key
+    # (a toggle also bumps changed_at, for catch-up).
+    author += repr([(g.emoji, g.user_ids, g.names) for g in getattr(message, "reaction_groups", ())])
     author = hashlib.blake2b(author.encode(), digest_size=8).hexdigest()  # a name may hold any character
     flags = f"{message.day_start:d}{message.continued:d}{message.pk == highlight_id:d}"
     return f"{version}:{room.slug}:{message.pk}:{changed}:{flags}:{author}"
@@ -42,6 +46,7 @@ def message_fragments(messages, *, room, highlight_id=None):
     """The HTML of `messages` (marked by selectors.message_runs) as one safe string."""
     messages = list(messages)
     message_mention_names(messages)
+    reaction_groups_attach(messages)  # for every message: their names are part of its key
     cache, version = caches["fragments"], _template_version()
     keys = [_key(message, room=room, highlight_id=highlight_id, version=version) for message in messages]
     known = cache.get_many(keys)

@@ -9,6 +9,7 @@ new message; other actions name themselves. Unknown keys are ignored.
     {"action": "delete", "message_id": 7}              delete it
     {"action": "read", "message_id": 7}                read up to here
     {"action": "typing"}                               show "… is typing"
+    {"react": 7, "emoji": "👍"}                         toggle my reaction (no "action" key)
 """
 
 import json
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_MESSAGE_ID = 2**63 - 1  # a Postgres bigint
-ACTIONS = {"post", "edit", "delete", "read", "typing"}
+ACTIONS = {"post", "edit", "delete", "read", "typing", "react"}
 ACTIONS_WITH_BODY = {"post", "edit"}
 ACTIONS_WITH_MESSAGE_ID = {"edit", "delete", "read"}
 
@@ -32,10 +33,11 @@ class ClientFrame:
     body: str | None = None
     message_id: int | None = None
     client_id: uuid.UUID | None = None
+    emoji: str | None = None
 
 
-def _message_id(data):
-    value = data.get("message_id")
+def _message_id(data, key="message_id"):
+    value = data.get(key)
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_MESSAGE_ID:
@@ -63,9 +65,11 @@ def parse_frame(text):
         ) from None
     if not isinstance(data, dict):
         raise FrameError("That message could not be read (not a JSON object).")
-    action = data.get("action", "post")
+    action = data.get("action", "react" if "react" in data else "post")
     if not isinstance(action, str) or action not in ACTIONS:
         raise FrameError("Unknown action.")
+    if action == "react":
+        return parse_react(data)
     body = data.get("body")
     if action in ACTIONS_WITH_BODY and not isinstance(body, str):
         raise FrameError("That message has no text to send.")
@@ -73,6 +77,15 @@ def parse_frame(text):
     client_id = parse_client_id(data.get("client_id")) if action == "post" else None
     body = body if action in ACTIONS_WITH_BODY else None
     return ClientFrame(action=action, body=body, message_id=message_id, client_id=client_id)
+
+
+def parse_react(data):
+    """`{"react": <message id>, "emoji": "..."}`: the emoji itself is checked by the service."""
+    message_id = _message_id(data, "react")
+    emoji = data.get("emoji")
+    if not isinstance(emoji, str):
+        raise FrameError("Choose an emoji to react with.")
+    return ClientFrame(action="react", message_id=message_id, emoji=emoji)
 
 
 def frame_too_large(text):

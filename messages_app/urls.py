@@ -44,4 +44,9 @@ urlpatterns = [
     path("rooms/<slug:slug>/messages/<int:pk>/edit/", views.message_edit_view, name="message_edit"),
     path("rooms/<slug:slug>/messages/<int:pk>/delete/", views.message_delete_view, name="message_delete"),
     path("rooms/<slug:slug>/messages/<int:pk>/report/", views.message_report_view, name="message_report"),
+    path(
+        "rooms/<slug:slug>/messages/<int:pk>/reactions/",
+        views.message_reactions_view,
+        name="message_reactions",
+    ),
 ]

@@ -11,6 +11,7 @@ from config.params import choice_param, datetime_param, id_param, text_param
 from messages_app.export import CONTENT_TYPES, EXPORT_FORMATS, export_chunks, export_file_name
 from messages_app.frames import FrameError, parse_client_id
 from messages_app.models import Message
+from messages_app.reactions import QUICK_REACTIONS
 from messages_app.room_views import render_room_page
 from messages_app.search import QUERY_MAX_LENGTH
 from messages_app.selectors import (
@@ -21,8 +22,16 @@ from messages_app.selectors import (
     message_run_of,
     message_search_all,
     message_search_room,
+    reaction_groups_attach,
 )
-from messages_app.services import MessageRejected, message_delete, message_edit, message_post, report_create
+from messages_app.services import (
+    MessageRejected,
+    message_delete,
+    message_edit,
+    message_post,
+    reaction_toggle,
+    report_create,
+)
 from rooms.shortcuts import readable_room_or_404, refused_form_status, see_other
 
 
@@ -154,6 +163,33 @@ def message_report_view(request, slug, pk):
     if request.htmx:
         return render(request, "messages_app/partials/report_done.html", context)
     return see_other(access.room.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_reactions_view(request, slug, pk):
+    """GET: the quick reactions for one message, as a page (the React link without
+    JavaScript). POST `emoji`: toggle mine (reaction_toggle); every page, this one
+    included, gets the message's new reactions bar from the broadcast. To htmx the bar
+    itself, so the clicking page updates even while its socket is down."""
+    access = readable_room_or_404(slug=slug, user=request.user)
+    message = _message_or_404(access, pk)
+    context = {"message": message, "room": access.room, "quick_reactions": QUICK_REACTIONS}
+    if request.method == "GET":
+        return render(request, "messages_app/reaction_page.html", context)
+    try:
+        reaction_toggle(room=access.room, user=request.user, message_id=pk, emoji=request.POST.get("emoji"))
+    except MessageRejected as refusal:
+        if request.htmx:  # 200: htmx swaps no 4xx; the refusal goes where the composer's do
+            response = render(request, "messages_app/partials/composer_errors.html", {"error": str(refusal)})
+            response["HX-Reswap"] = "none"  # the error goes out of band; the bar stays
+            return response
+        context["error"] = str(refusal)
+        return render(request, "messages_app/reaction_page.html", context, status=400)
+    if request.htmx:
+        reaction_groups_attach([message])
+        return render(request, "messages_app/partials/reactions.html", context)
+    return see_other(f"{access.room.get_absolute_url()}#message-{message.pk}")
 
 
 @login_required

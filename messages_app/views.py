@@ -180,16 +180,25 @@ def message_reactions_view(request, slug, pk):
     try:
         reaction_toggle(room=access.room, user=request.user, message_id=pk, emoji=request.POST.get("emoji"))
     except MessageRejected as refusal:
-        if request.htmx:  # 200: htmx swaps no 4xx; the refusal goes where the composer's do
-            response = render(request, "messages_app/partials/composer_errors.html", {"error": str(refusal)})
-            response["HX-Reswap"] = "none"  # the error goes out of band; the bar stays
-            return response
+        if request.htmx:
+            return _reaction_refused_to_htmx(request, access, context, refusal)
         context["error"] = str(refusal)
         return render(request, "messages_app/reaction_page.html", context, status=400)
     if request.htmx:
         reaction_groups_attach([message])
         return render(request, "messages_app/partials/reactions.html", context)
     return see_other(f"{access.room.get_absolute_url()}#message-{message.pk}")
+
+
+def _reaction_refused_to_htmx(request, access, context, refusal):
+    """200 (htmx swaps no 4xx): to a member, the refusal where the composer's go, out of
+    band, the bar left as it is; a reader's page has no composer: its bar, unchanged."""
+    if not access.is_member:
+        reaction_groups_attach([context["message"]])
+        return render(request, "messages_app/partials/reactions.html", context)
+    response = render(request, "messages_app/partials/composer_errors.html", {"error": str(refusal)})
+    response["HX-Reswap"] = "none"
+    return response
 
 
 @login_required

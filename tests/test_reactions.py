@@ -229,6 +229,15 @@ def test_a_private_room_is_invisible_and_a_public_reader_is_refused(room, member
     assert not Reaction.objects.exists()
 
 
+def test_a_reader_clicking_a_chip_gets_the_bar_back_unchanged(room, member, message):
+    reaction_toggle(room=room, user=member, message_id=message.pk, emoji=THUMBS)
+    reader = logged_in(UserFactory())
+    response = reader.post(url(message), {"emoji": THUMBS}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200 and f'id="reactions-{message.pk}"' in html
+    assert "composer-errors" not in html and Reaction.objects.count() == 1
+
+
 def test_posting_needs_the_csrf_token(room, member, message):
     client = Client(enforce_csrf_checks=True)
     client.force_login(member)
@@ -347,4 +356,21 @@ async def test_a_bad_reaction_frame_is_refused_in_the_composer_errors_and_the_so
     assert not await Reaction.objects.aexists()
     await socket.send_json_to({"body": "still here"})
     await receive_until(socket, "still here")
+    await socket.disconnect()
+
+
+@pytest.mark.usefixtures("channel_layer", "close_worker_thread_connections")
+@pytest.mark.django_db(transaction=True)
+async def test_deleting_a_message_takes_its_reactions_away_live():
+    room = await sync_to_async(RoomFactory)()
+    alice = await make_member(room)
+    message = await sync_to_async(MessageFactory)(room=room, author=alice)
+    socket = await joined_socket(room, alice)
+    await socket.send_json_to({"react": message.pk, "emoji": THUMBS})
+    await receive_until(socket, f'id="reactions-{message.pk}"')
+
+    await socket.send_json_to({"action": "delete", "message_id": message.pk})
+
+    frame = (await receive_until(socket, f'id="message-{message.pk}"'))[-1]
+    assert "message deleted" in frame and "reactions-" not in frame and THUMBS not in frame
     await socket.disconnect()

@@ -1,0 +1,169 @@
+// Reactions beyond HTML: the React menu beside a message (quick reactions, and More… for
+// the vendored emoji picker, loaded on first use), ":shortcode" completion in the composer,
+// and dropping a live reactions bar whose message this page does not show. The chips
+// themselves are plain htmx buttons (messages_app/partials/reactions.html).
+const menu = document.getElementById("react-menu");
+let opener = null; // the React link the menu is open for
+let database = null;
+
+function react(emoji) {
+  const url = opener.getAttribute("href");
+  const id = url.match(/messages\/(\d+)\//)[1];
+  htmx.ajax("POST", url, { target: "#reactions-" + id, swap: "outerHTML", values: { emoji: emoji } });
+  closeMenu();
+}
+
+function closeMenu() {
+  if (!menu.matches(":popover-open")) return;
+  menu.hidePopover();
+  if (opener && opener.isConnected) opener.focus({ preventScroll: true });
+}
+
+async function emojiDatabase() {
+  if (!database) {
+    const { default: Database } = await import(menu.dataset.database);
+    database = new Database({ dataSource: menu.dataset.emojiData });
+  }
+  return database;
+}
+
+async function showPicker(button) {
+  const slot = menu.querySelector(".react-picker");
+  if (!slot.firstChild) {
+    await import(menu.dataset.picker); // defines <emoji-picker>
+    const picker = document.createElement("emoji-picker"); // created by script: CSP-safe styles
+    picker.dataSource = menu.dataset.emojiData;
+    if (document.documentElement.dataset.theme === "dark") picker.classList.add("dark");
+    picker.addEventListener("emoji-click", (event) => react(event.detail.unicode));
+    slot.append(picker);
+  }
+  button.setAttribute("aria-expanded", "true");
+  slot.hidden = false;
+  slot.firstChild.shadowRoot.querySelector("input")?.focus();
+}
+
+function openMenu(link) {
+  opener = link;
+  menu.querySelector(".react-picker").hidden = true;
+  menu.querySelector(".react-more").setAttribute("aria-expanded", "false");
+  menu.showPopover();
+  const box = link.getBoundingClientRect();
+  const left = Math.max(8, Math.min(box.right - menu.offsetWidth, window.innerWidth - menu.offsetWidth - 8));
+  const top = box.bottom + menu.offsetHeight + 8 < window.innerHeight ? box.bottom + 4 : Math.max(8, box.top - menu.offsetHeight - 4);
+  menu.style.left = left + "px"; // CSSOM: allowed by the Content Security Policy
+  menu.style.top = top + "px";
+  menu.querySelector(".quick-reaction").focus();
+}
+
+if (menu) {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest(".react-button");
+    if (link) {
+      event.preventDefault();
+      openMenu(link);
+    } else if (event.target.closest(".quick-reaction") && menu.contains(event.target)) {
+      react(event.target.closest(".quick-reaction").dataset.emoji);
+    } else if (event.target.closest(".react-more")) {
+      showPicker(event.target.closest(".react-more"));
+    }
+  });
+  // Escape closes the menu from anywhere in it, the picker's search field included (which
+  // would otherwise only clear itself); the focus goes back to the message's React link.
+  menu.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    event.preventDefault();
+    closeMenu();
+  });
+}
+
+// A bar for a message this page does not show (older history not loaded): no target.
+document.addEventListener("htmx:wsBeforeMessage", (event) => {
+  const bar = /^<div id="reactions-(\d+)"/.exec(event.detail.message);
+  if (bar && !document.getElementById("reactions-" + bar[1])) event.preventDefault();
+});
+
+// ":smi" in the composer offers emoji whose shortcodes start so; Enter or Tab inserts one.
+const suggestions = document.getElementById("emoji-suggestions");
+let chosen = 0;
+
+function field() {
+  return document.getElementById("composer-body");
+}
+
+function shortcodeBeforeCaret(text) {
+  return /(?:^|\s):([a-z0-9_+-]{2,})$/i.exec(text.slice(0, field().selectionStart));
+}
+
+function closeSuggestions() {
+  suggestions.hidden = true;
+  suggestions.replaceChildren();
+  field()?.removeAttribute("aria-activedescendant");
+}
+
+function highlight(index) {
+  const options = suggestions.children;
+  chosen = (index + options.length) % options.length;
+  Array.from(options).forEach((option, i) => option.setAttribute("aria-selected", String(i === chosen)));
+  field().setAttribute("aria-activedescendant", options[chosen].id);
+}
+
+async function suggest() {
+  const match = shortcodeBeforeCaret(field().value);
+  if (!match) return closeSuggestions();
+  const found = (await (await emojiDatabase()).getEmojiBySearchQuery(match[1].toLowerCase()))
+    .filter((emoji) => emoji.shortcodes && emoji.shortcodes.some((code) => code.startsWith(match[1].toLowerCase())))
+    .slice(0, 8);
+  if (!found.length || shortcodeBeforeCaret(field().value)?.[1] !== match[1]) return closeSuggestions();
+  suggestions.replaceChildren(
+    ...found.map((emoji, i) => {
+      const option = document.createElement("li");
+      option.id = "emoji-suggestion-" + i;
+      option.setAttribute("role", "option");
+      option.dataset.emoji = emoji.unicode;
+      const glyph = document.createElement("span");
+      glyph.className = "emoji";
+      glyph.textContent = emoji.unicode;
+      option.append(glyph, " :" + emoji.shortcodes.find((code) => code.startsWith(match[1].toLowerCase())) + ":");
+      return option;
+    })
+  );
+  suggestions.hidden = false;
+  highlight(0);
+}
+
+function insert(emoji) {
+  const text = field().value;
+  const caret = field().selectionStart;
+  const start = text.slice(0, caret).lastIndexOf(":");
+  field().value = text.slice(0, start) + emoji + text.slice(caret);
+  field().selectionStart = field().selectionEnd = start + emoji.length;
+  closeSuggestions();
+  field().focus();
+}
+
+if (suggestions && field()) {
+  field().setAttribute("aria-autocomplete", "list");
+  field().setAttribute("aria-controls", "emoji-suggestions");
+  field().addEventListener("input", () => suggest().catch(closeSuggestions));
+  field().addEventListener("blur", () => setTimeout(closeSuggestions, 200));
+  // Before ui.js's Enter-to-send: while the list shows, Enter and Tab pick from it.
+  window.addEventListener(
+    "keydown",
+    (event) => {
+      if (suggestions.hidden || event.target !== field()) return;
+      const keys = { ArrowDown: () => highlight(chosen + 1), ArrowUp: () => highlight(chosen - 1), Escape: closeSuggestions };
+      keys.Enter = keys.Tab = () => insert(suggestions.children[chosen].dataset.emoji);
+      if (!keys[event.key]) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      keys[event.key]();
+    },
+    true
+  );
+  suggestions.addEventListener("mousedown", (event) => {
+    const option = event.target.closest("[role=option]");
+    if (!option) return;
+    event.preventDefault();
+    insert(option.dataset.emoji);
+  });
+}

@@ -1,0 +1,127 @@
+"""Reactions in real browsers (issue 16, point 2): one member reacts from the emoji picker
+(vendored, its data from our static files, under our Content Security Policy) and another
+member's browser shows it live; a click on the chip takes it away again everywhere; quick
+reactions work at 360 px; ":shortcode" completes in the composer. Axe-clean, and no
+console error (a CSP violation is one) nor failed request on the way."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from messages_app.models import Reaction
+from messages_app.services import reaction_toggle
+from tests.browser.helpers import as_server_code
+from tests.browser.test_menus_and_editing_browser import watch_for_errors
+from tests.browser.test_ui_browser import AXE, AXE_PROBLEMS, PHONE, logged_in, open_room
+from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DATA = "/static/vendor/emoji-picker-element-data-1.8.0/en/emojibase/data.json"
+
+
+def chip(page, message, emoji):
+    return page.locator(f"#reactions-{message.pk} .reaction", has_text=emoji)
+
+
+def settled(page, message):
+    """The pointer off the message and its actions faded out (axe measures a fading
+    button's contrast half-way)."""
+    page.mouse.move(0, 0)
+    expect(page.locator(f"#message-{message.pk} .message-actions")).to_have_css("opacity", "0")
+
+
+def open_react_menu(page, message):
+    article = page.locator(f"#message-{message.pk}")
+    article.hover()
+    article.locator(".react-button").click()
+    menu = page.locator("#react-menu")
+    expect(menu).to_be_visible()
+    return menu
+
+
+def test_a_reaction_from_the_picker_appears_in_another_browser_and_goes_away(asgi_server, new_context):
+    room = RoomFactory()
+    alice = MembershipFactory(room=room, user=UserFactory(display_name="Alice")).user
+    bob = MembershipFactory(room=room, user=UserFactory(display_name="Bob")).user
+    message = MessageFactory(room=room, author=bob, body="we shipped it")
+
+    alice_context = logged_in(new_context, asgi_server, alice)
+    alice_context.add_init_script(path=AXE)
+    data_requests = []
+    alice_context.on("request", lambda r: r.url.endswith(DATA) and data_requests.append(r.url))
+    alice_page = open_room(alice_context, room)
+    alice_errors = watch_for_errors(alice_page)
+    bob_page = open_room(logged_in(new_context, asgi_server, bob, viewport=PHONE), room)
+    bob_errors = watch_for_errors(bob_page)
+
+    menu = open_react_menu(alice_page, message)
+    menu.get_by_role("button", name="More…").click()
+    picker = menu.locator("emoji-picker")
+    picker.get_by_role("combobox").fill("party popper")
+    picker.get_by_role("option", name=re.compile("party popper")).first.click()
+
+    for page in (alice_page, bob_page):
+        expect(chip(page, message, "🎉")).to_have_text(re.compile(r"🎉\s*1"))
+        expect(chip(page, message, "🎉")).to_have_attribute("title", "Alice")
+    assert data_requests and all(url.startswith(asgi_server.url) for url in data_requests)
+    assert list(Reaction.objects.values_list("user", "emoji")) == [(alice.pk, "🎉")]
+    # Mine, through alice's viewer.css only: her chip is marked, bob's view of it is not.
+    mine = "el => getComputedStyle(el).backgroundColor"
+    assert chip(alice_page, message, "🎉").evaluate(mine) != chip(bob_page, message, "🎉").evaluate(mine)
+    expect(menu).to_be_hidden()
+
+    # Axe, with the menu and the picker open.
+    open_react_menu(alice_page, message).get_by_role("button", name="More…").click()
+    expect(picker.get_by_role("combobox")).to_be_visible()
+    settled(alice_page, message)
+    assert alice_page.evaluate(AXE_PROBLEMS) == []
+    alice_page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+
+    # Toggle off from the chip: gone from both pages.
+    chip(alice_page, message, "🎉").click()
+    for page in (alice_page, bob_page):
+        expect(page.locator(f"#reactions-{message.pk} .reaction")).to_have_count(0)
+    assert not Reaction.objects.exists()
+    assert alice_errors == [] and bob_errors == []
+
+
+def test_quick_reactions_at_360_px_and_shortcodes_in_the_composer(asgi_server, new_context):
+    room = RoomFactory()
+    alice, bob = MembershipFactory(room=room).user, MembershipFactory(room=room).user
+    older = MessageFactory(room=room, author=alice, body="from long ago")
+    MessageFactory.create_batch(55, room=room, author=alice)  # older is not on the page
+    message = MessageFactory(room=room, author=alice, body="lunch?")
+    context = logged_in(new_context, asgi_server, bob, viewport=PHONE)
+    context.add_init_script(path=AXE)
+    page = open_room(context, room)
+    errors = watch_for_errors(page)
+
+    menu = open_react_menu(page, message)
+    box = menu.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    settled(page, message)
+    assert page.evaluate(AXE_PROBLEMS) == []
+    menu.get_by_role("button", name="React with 👍").click()
+    expect(chip(page, message, "👍")).to_have_text(re.compile(r"👍\s*1"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # A reaction to a message this page does not show: its bar has no target, and is
+    # dropped without an error (the one after it proves the frame came and went).
+    as_server_code(reaction_toggle, room=room, user=alice, message_id=older.pk, emoji="😮")
+    as_server_code(reaction_toggle, room=room, user=alice, message_id=message.pk, emoji="😮")
+    expect(chip(page, message, "😮")).to_have_count(1)
+
+    composer = page.locator("#composer-body")
+    composer.fill("")
+    composer.press_sequentially("great :tad")
+    suggestions = page.locator("#emoji-suggestions")
+    expect(suggestions.get_by_role("option").first).to_contain_text(":tada:")
+    assert page.evaluate(AXE_PROBLEMS) == []
+    composer.press("Enter")  # picks the suggestion; does not send
+    expect(composer).to_have_value("great 🎉")
+    expect(suggestions).to_be_hidden()
+    composer.press("Enter")
+    expect(page.locator("#messages .message .body", has_text="great 🎉")).to_have_count(1)
+    assert errors == []

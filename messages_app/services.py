@@ -469,7 +469,9 @@ def reaction_toggle(*, room, user, message_id, emoji):
         # The message row locked: toggles of one message take turns, so a double click
         # lands as on-then-off and the distinct-emoji cap cannot be raced past.
         message = _message_in_room(room=room, message_id=message_id)
-        Message.objects.select_for_update().filter(pk=message.pk).values_list("pk").get()
+        locked = Message.objects.select_for_update().filter(pk=message.pk)
+        if locked.values_list("deleted_at", flat=True).get() is not None:  # deleted meanwhile
+            raise MessageRejected("That message was deleted.")
         mine = Reaction.objects.filter(message=message, user=user, emoji=emoji)
         added = not mine.delete()[0]
         if added:

@@ -33,7 +33,8 @@ async function showPicker(button) {
     await import(menu.dataset.picker); // defines <emoji-picker>
     const picker = document.createElement("emoji-picker"); // created by script: CSP-safe styles
     picker.dataSource = menu.dataset.emojiData;
-    if (document.documentElement.dataset.theme === "dark") picker.classList.add("dark");
+    const theme = document.documentElement.dataset.theme; // the reader's choice, else the system's
+    if (theme === "dark" || theme === "light") picker.classList.add(theme);
     picker.addEventListener("emoji-click", (event) => react(event.detail.unicode));
     slot.append(picker);
   }

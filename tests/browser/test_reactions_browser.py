@@ -113,6 +113,15 @@ def test_quick_reactions_at_360_px_and_shortcodes_in_the_composer(asgi_server, n
     as_server_code(reaction_toggle, room=room, user=alice, message_id=message.pk, emoji="😮")
     expect(chip(page, message, "😮")).to_have_count(1)
 
+    # By keyboard: Enter on the React link, Tab to ❤️, Enter; the focus comes back to the link.
+    page.locator(f"#message-{message.pk} .react-button").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="React with 👍")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(chip(page, message, "❤️")).to_have_count(1)
+    expect(page.locator(f"#message-{message.pk} .react-button")).to_be_focused()
+
     composer = page.locator("#composer-body")
     composer.fill("")
     composer.press_sequentially("great :tad")

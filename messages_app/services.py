@@ -465,6 +465,7 @@ def reaction_toggle(*, room, user, message_id, emoji):
     membership = _active_membership(room=room, user=user)
     _check_not_archived(membership)
     _check_not_blocked(membership)
+    _check_reaction_rate(room=room, user=user)
     with transaction.atomic():
         # The message row locked: toggles of one message take turns, so a double click
         # lands as on-then-off and the distinct-emoji cap cannot be raced past.
@@ -489,6 +490,18 @@ def reaction_toggle(*, room, user, message_id, emoji):
         message.pk,
     )
     return added
+
+
+def _check_reaction_rate(*, room, user):
+    """CHAT_RATE_LIMIT again, counted apart from messages (its own key): each toggle is a
+    frame to every page of the room, so clicking away on chips must not flood them."""
+    limit = parse_rate_limit(settings.CHAT_RATE_LIMIT)
+    if limit is None:
+        return
+    count, seconds = limit
+    wait = send_wait_seconds(room_id=f"{room.pk}:reactions", user_id=user.pk, count=count, seconds=seconds)
+    if wait:
+        raise MessageRejected(f"Slow down: you are reacting too fast. Try again in {wait} s.")
 
 
 def _check_reaction_room(message, *, emoji):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from messages_app.models import Message, Reaction
 from messages_app.reactions import emoji_clean, who_reacted
-from messages_app.services import MessageRejected, reaction_toggle
+from messages_app.services import MessageRejected, message_post, reaction_toggle
 from rooms.models import Membership
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 from tests.sockets import joined_socket, make_member, receive_until
@@ -152,6 +152,16 @@ def test_at_most_20_different_emoji_per_message(room, member, message):
     # One already there may still be added by someone else.
     reaction_toggle(room=room, user=MembershipFactory(room=room).user, message_id=message.pk, emoji=emojis[0])
     assert Reaction.objects.count() == 21
+
+
+def test_toggling_is_rate_limited_apart_from_messages(room, member, message, settings):
+    settings.CHAT_RATE_LIMIT = "2/60"
+    reaction_toggle(room=room, user=member, message_id=message.pk, emoji=THUMBS)
+    reaction_toggle(room=room, user=member, message_id=message.pk, emoji=THUMBS)
+    with pytest.raises(MessageRejected, match="reacting too fast"):
+        reaction_toggle(room=room, user=member, message_id=message.pk, emoji="🎉")
+    assert not Reaction.objects.exists()
+    message_post(room=room, author=member, body="messages have their own count")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -134,3 +134,23 @@ def test_quick_reactions_at_360_px_and_shortcodes_in_the_composer(asgi_server, n
     composer.press("Enter")
     expect(page.locator("#messages .message .body", has_text="great 🎉")).to_have_count(1)
     assert errors == []
+
+
+def test_without_javascript_the_react_link_and_the_chips_still_work(asgi_server, new_context):
+    room = RoomFactory()
+    alice = MembershipFactory(room=room).user
+    message = MessageFactory(room=room, author=alice, body="no script here")
+    page = logged_in(new_context, asgi_server, alice, java_script_enabled=False).new_page()
+    page.goto(f"/rooms/{room.slug}/")
+
+    page.locator(f"#message-{message.pk} .react-button").click()  # a plain link to a page
+    page.get_by_label("Or another emoji").fill("not an emoji")
+    page.get_by_role("button", name="React", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("one emoji")
+    page.get_by_role("button", name="React with 🎉").click()
+    expect(page).to_have_url(re.compile(rf"/rooms/{room.slug}/#message-{message.pk}$"))
+    expect(chip(page, message, "🎉")).to_have_text(re.compile(r"🎉\s*1"))
+
+    chip(page, message, "🎉").click()  # submits the page's #react-form to the chip's formaction
+    expect(page.locator(f"#reactions-{message.pk} .reaction")).to_have_count(0)
+    assert not Reaction.objects.exists()

@@ -357,6 +357,13 @@ PUSH_ALLOW_INSECURE = env_bool("PUSH_ALLOW_INSECURE", default=False)
 if PUSH_ALLOW_INSECURE and not DEBUG:
     raise ImproperlyConfigured("PUSH_ALLOW_INSECURE is for tests (DEBUG=1) only.")
 
+# --- Link previews (messages_app/previews.py) ------------------------------------------
+# The worker fetches the first link of a message from public addresses only. Tests only:
+# loopback too (the tests' web server); production refuses this setting.
+LINK_PREVIEW_ALLOW_LOOPBACK = env_bool("LINK_PREVIEW_ALLOW_LOOPBACK", default=False)
+if LINK_PREVIEW_ALLOW_LOOPBACK and not DEBUG:
+    raise ImproperlyConfigured("LINK_PREVIEW_ALLOW_LOOPBACK is for tests (DEBUG=1) only.")
+
 # --- Chat rules -------------------------------------------------------------
 CHAT_MESSAGE_MAX_LENGTH = 4000
 CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "30/10")

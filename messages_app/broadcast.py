@@ -7,7 +7,7 @@ import logging
 from django.template.loader import render_to_string
 
 from config.realtime import group_send, room_broadcast_html, room_members_group, user_send
-from messages_app.selectors import message_run_of, reaction_groups_attach
+from messages_app.selectors import message_list_pinned, message_run_of, reaction_groups_attach
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,12 @@ def reactions_broadcast(message):
     html = render_to_string("messages_app/partials/reactions.html", context)
     if room_broadcast_html(message.room, html):
         logger.info("reactions broadcast room=%s id=%s bytes=%d", message.room.slug, message.pk, len(html))
+
+
+def pins_broadcast(room):
+    """The room's pins changed: every page's pins panel shows the list anew."""
+    context = {"room": room, "pinned_messages": message_list_pinned(room=room), "oob": True}
+    room_broadcast_html(room, render_to_string("messages_app/partials/pins_list.html", context))
 
 
 def user_read_broadcast(*, user_id, room_id, message_id):

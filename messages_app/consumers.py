@@ -272,7 +272,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def do_post(self, frame):
         message = await in_db_thread(message_post)(
-            room=self.room, author=self.user, body=frame.body, client_id=frame.client_id
+            room=self.room,
+            author=self.user,
+            body=frame.body,
+            client_id=frame.client_id,
+            reply_to=frame.reply_to,
         )
         if not getattr(message, "broadcast_ok", True):  # the layer is down: the sender still sees it
             context = {"message": message, "room": self.room}

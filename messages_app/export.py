@@ -28,7 +28,9 @@ EXPORT_FORMATS = frozenset(CONTENT_TYPES)
 def export_pages(room, *, page_size=None):
     """The room's messages that are not deleted, oldest first, a list per query."""
     page_size = page_size or EXPORT_PAGE_SIZE
-    messages = Message.objects.filter(room=room, deleted_at__isnull=True).select_related("author")
+    messages = Message.objects.filter(room=room, deleted_at__isnull=True).select_related(
+        "author", "link_preview"
+    )
     last_id = 0
     while True:
         page = list(messages.filter(id__gt=last_id).order_by("id")[:page_size])
@@ -75,8 +77,19 @@ def message_export_data(message):
         "created_at": _utc(message.created_at),
         "edited_at": _utc(message.edited_at),
         "body": message.body,
+        "reply_to": message.reply_to_id,
+        "pinned_at": _utc(message.pinned_at),
+        "link_preview": _link_preview_data(message),
         **parts_export(message),
     }
+
+
+def _link_preview_data(message):
+    """The card's link and title (a card its author removed is not exported)."""
+    preview = getattr(message, "link_preview", None)
+    if preview is None or preview.removed_at:
+        return None
+    return {"url": preview.url, "title": preview.title}
 
 
 def _json_chunks(room, *, exported_at):

@@ -5,6 +5,7 @@ the top level plus a HEADERS object. A frame with a `body` and no `action` is a
 new message; other actions name themselves. Unknown keys are ignored.
 
     {"body": "hi", "client_id": "<uuid>"}              post (client_id optional: retries are safe)
+    {"body": "yes", "reply_to": 7}                     post a reply to message 7
     {"action": "edit", "message_id": 7, "body": "hi"}  edit one's message
     {"action": "delete", "message_id": 7}              delete it
     {"action": "read", "message_id": 7}                read up to here
@@ -33,16 +34,24 @@ class ClientFrame:
     body: str | None = None
     message_id: int | None = None
     client_id: uuid.UUID | None = None
+    reply_to: int | None = None
     emoji: str | None = None
 
 
-def _message_id(data, key="message_id"):
+def _message_id(data, key="message_id", *, error="That action needs a message id."):
     value = data.get(key)
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_MESSAGE_ID:
-        raise FrameError("That action needs a message id.")
+        raise FrameError(error)
     return value
+
+
+def _reply_to(data):
+    """The id a post answers, or None; the composer sends "" when it answers none."""
+    if data.get("reply_to") in (None, ""):
+        return None
+    return _message_id(data, "reply_to", error="That reply names no message. Reload the page.")
 
 
 def parse_client_id(value):
@@ -75,8 +84,11 @@ def parse_frame(text):
         raise FrameError("That message has no text to send.")
     message_id = _message_id(data) if action in ACTIONS_WITH_MESSAGE_ID else None
     client_id = parse_client_id(data.get("client_id")) if action == "post" else None
+    reply_to = _reply_to(data) if action == "post" else None
     body = body if action in ACTIONS_WITH_BODY else None
-    return ClientFrame(action=action, body=body, message_id=message_id, client_id=client_id)
+    return ClientFrame(
+        action=action, body=body, message_id=message_id, client_id=client_id, reply_to=reply_to
+    )
 
 
 def parse_react(data):

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messages_app import search
-from messages_app.models import Message, ModerationAction, Reaction
+from messages_app.models import LinkPreview, Message, ModerationAction, Reaction
 from messages_app.parts import parts_prefetch
 from messages_app.reactions import reaction_groups
 from messages_app.text import without_control_characters
@@ -38,7 +38,9 @@ RUN_GAP = timedelta(minutes=5)
 
 
 def _room_messages(room):
-    return Message.objects.filter(room=room).select_related("author")
+    # A reply shows a quote of its original, and link_preview the card (a message has at
+    # most one): joined, not a query per message.
+    return Message.objects.filter(room=room).select_related("author", "reply_to__author", "link_preview")
 
 
 def _day(moment):
@@ -194,6 +196,26 @@ def message_list_around(*, room, message_id, radius=25):
     return older[::-1] + newer
 
 
+PINS_LIMIT = 50
+THREAD_LIMIT = 200
+
+
+def message_list_pinned(*, room, limit=PINS_LIMIT):
+    """The room's pinned messages, the latest pin first."""
+    pinned = Message.objects.filter(room=room, pinned_at__isnull=False, deleted_at__isnull=True)
+    return list(pinned.select_related("author").order_by("-pinned_at")[:limit])
+
+
+def message_thread(*, room, message_id, limit=THREAD_LIMIT):
+    """A message of the room and its first `limit` replies, oldest first (runs
+    marked), or None when the room has no such message."""
+    original = _room_messages(room).filter(pk=message_id).first()
+    if original is None:
+        return None
+    replies = list(_room_messages(room).filter(reply_to=original).order_by("id")[:limit])
+    return message_runs([original, *replies])
+
+
 @dataclass(frozen=True)
 class SearchPage:
     """Matching messages, newest first, each with `.excerpt` (a list of
@@ -286,6 +308,12 @@ def message_list_changed_since(*, room, since, limit=CATCH_UP_LIMIT):
     parts_prefetch(messages)  # rendered one by one (as replacements), not from the cache
     reaction_groups_attach(messages)
     return messages
+
+
+def link_preview_image_get(*, room, message_id):
+    """The shown card (with a picture) of a message of the room that is not deleted, or None."""
+    previews = LinkPreview.objects.filter(message__room=room, message__deleted_at=None, removed_at=None)
+    return previews.exclude(image="").filter(message_id=message_id).first()
 
 
 def ban_reason_get(*, room, user):

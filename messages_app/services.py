@@ -5,18 +5,22 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Block
+from config.stored_files import stored_file_delete
 from messages_app.broadcast import (
     message_broadcast,
     message_update_broadcast,
+    pins_broadcast,
     reactions_broadcast,
     user_read_broadcast,
 )
-from messages_app.models import Message, ModerationAction, Reaction, Report
+from messages_app.models import LinkPreview, Message, ModerationAction, Reaction, Report
 from messages_app.moderation import ModerationRefused, member_ban, moderator_membership, record_action
 from messages_app.parts import (
     parts_discard,
@@ -26,6 +30,7 @@ from messages_app.parts import (
     parts_text,
     parts_text_saved,
 )
+from messages_app.previews import first_link
 from messages_app.ratelimit import send_wait_seconds
 from messages_app.reactions import EmojiRefused, emoji_clean
 from messages_app.selectors import message_runs
@@ -180,13 +185,14 @@ def _not_blocking(mentioned_ids, *, author):
     return [user_id for user_id in mentioned_ids if user_id not in blockers]
 
 
-def message_post(*, room, author, body, client_id=None, files=None):
+def message_post(*, room, author, body, client_id=None, files=None, reply_to=None):
     """Save a member's message and announce it to the room once it is committed.
 
     `client_id` (a UUID chosen by the sender's page) makes a retried send return
     the message it already created instead of posting it twice. `files` (uploaded
     files) go to the parts that apps above add to messages (parts.py): a message
-    with files may have no text."""
+    with files may have no text. `reply_to` (a message id) makes it a reply to a
+    message of the same room."""
     body = _clean_body(body, may_be_empty=bool(files))
     existing = _message_sent_before(room=room, author=author, client_id=client_id) if client_id else None
     if existing is not None:
@@ -197,6 +203,7 @@ def message_post(*, room, author, body, client_id=None, files=None):
     _check_not_muted(membership)
     _check_slow_mode(membership)
     _check_rate_limit(room=room, author=author)
+    original = _message_in_room(room=room, message_id=reply_to) if reply_to is not None else None
     prepared = parts_prepare(files, room=room, author=author) if files else []
     if not body and not prepared:
         raise MessageRejected("Write something before sending.")
@@ -208,6 +215,7 @@ def message_post(*, room, author, body, client_id=None, files=None):
             client_id=client_id,
             parts=prepared,
             may_mention_room=membership.can_moderate,
+            reply_to=original,
         )
     except IntegrityError:  # the same send, retried concurrently, won the race
         parts_discard(prepared)
@@ -220,8 +228,15 @@ def message_post(*, room, author, body, client_id=None, files=None):
 
 
 @transaction.atomic
-def _save_new_message(*, room, author, body, client_id, parts=(), may_mention_room=False):
-    message = Message(room=room, author=author, body=body, client_id=client_id, parts_text=parts_text(parts))
+def _save_new_message(*, room, author, body, client_id, parts=(), may_mention_room=False, reply_to=None):
+    message = Message(
+        room=room,
+        author=author,
+        body=body,
+        client_id=client_id,
+        parts_text=parts_text(parts),
+        reply_to=reply_to,
+    )
     mentioned = _render(message, room=room, may_mention_room=may_mention_room)
     mentioned_ids = _not_blocking(mentioned, author=author)
     message.save()
@@ -240,6 +255,8 @@ def _save_new_message(*, room, author, body, client_id, parts=(), may_mention_ro
     message_runs([message], previous=previous)
     # Announce only what was committed: a rollback must not leave a ghost on screens.
     transaction.on_commit(lambda: _announce_posted(message, mentioned_ids=mentioned_ids))
+    if reply_to is not None:  # after the reply itself, pages hear that its original has one more
+        _replies_counted(reply_to, change=1)
     return message
 
 
@@ -353,11 +370,29 @@ def message_refresh(message):
     transaction.on_commit(lambda: message_update_broadcast(message))
 
 
+def _replies_counted(original, *, change):
+    """A reply to `original` was posted (+1), deleted (-1) or restored (+1): its
+    "N replies" changes on every page (after commit) and in the history caches."""
+    now = timezone.now()
+    Message.objects.filter(pk=original.pk).update(reply_count=F("reply_count") + change, changed_at=now)
+    original.refresh_from_db(fields=["reply_count", "changed_at"])
+    transaction.on_commit(lambda: message_update_broadcast(original))
+
+
+def _original_of(reply):
+    return Message.objects.select_related("author", "room").filter(pk=reply.reply_to_id).first()
+
+
 def _mark_deleted(message, *, by):
     with transaction.atomic():
         message.deleted_at = message.changed_at = timezone.now()
         message.deleted_by = by
-        message.save(update_fields=["deleted_at", "deleted_by", "changed_at"])
+        was_pinned, message.pinned_at, message.pinned_by = message.pinned_at is not None, None, None
+        message.save(update_fields=["deleted_at", "deleted_by", "changed_at", "pinned_at", "pinned_by"])
+        if was_pinned:  # a deleted message leaves the pins panel (a restore does not pin it again)
+            transaction.on_commit(lambda: pins_broadcast(message.room))
+        if message.reply_to_id and (original := _original_of(message)):
+            _replies_counted(original, change=-1)
         transaction.on_commit(lambda: _announce_changed(message, signal=message_deleted))
     logger.info("message deleted room=%s user=%s id=%s", message.room.slug, by.username, message.pk)
     return message
@@ -374,6 +409,8 @@ def message_restore(*, message, actor, source=Source.ADMIN, reason=""):
     with transaction.atomic():
         message.deleted_at, message.deleted_by, message.changed_at = None, None, timezone.now()
         message.save(update_fields=["deleted_at", "deleted_by", "changed_at"])
+        if message.reply_to_id and (original := _original_of(message)):
+            _replies_counted(original, change=1)
         record_action(
             actor=actor,
             action=Action.RESTORE,
@@ -385,6 +422,34 @@ def message_restore(*, message, actor, source=Source.ADMIN, reason=""):
         )
         transaction.on_commit(lambda: message_update_broadcast(message))
     return message
+
+
+def message_pin_toggle(*, room, user, message_id):
+    """Pin a message of the room, or unpin it: for its owners and moderators. Every
+    page's pins panel and the message itself change (after commit)."""
+    membership = _active_membership(room=room, user=user)
+    if not membership.can_moderate:
+        raise MessageRejected("Only the room's owners and moderators pin messages.")
+    message = _message_in_room(room=room, message_id=message_id)
+    with transaction.atomic():
+        pinned = message.pinned_at is None
+        message.pinned_at, message.pinned_by = (timezone.now(), user) if pinned else (None, None)
+        message.changed_at = timezone.now()
+        message.save(update_fields=["pinned_at", "pinned_by", "changed_at"])
+        transaction.on_commit(lambda: _announce_pins_changed(message))
+    logger.info(
+        "message %s room=%s user=%s id=%s",
+        "pinned" if pinned else "unpinned",
+        room.slug,
+        user.username,
+        message.pk,
+    )
+    return message
+
+
+def _announce_pins_changed(message):
+    message_update_broadcast(message)
+    pins_broadcast(message.room)
 
 
 def report_create(*, room, reporter, message_id, reason):
@@ -510,3 +575,105 @@ def _check_reaction_room(message, *, emoji):
         raise MessageRejected(
             f"A message can have at most {REACTIONS_MAX_DISTINCT} different reactions: add one of those."
         )
+
+
+# --- Link previews (messages_app/previews.py fetches them, messages_app/tasks.py runs that) ---
+
+
+def link_preview_store(*, message_id, card):
+    """Show `card` (a previews.Card) under the message, in place of any card it had:
+    stored, the message's changed_at bumped (history caches and catch-up see it) and
+    every open page given the message anew, once. Nothing happens when, since the fetch,
+    the message was deleted, its first link changed or its author removed the card.
+    Returns the LinkPreview or None."""
+    image_name = _preview_image_save(card.image, message_id=message_id) if card.image else ""
+    try:
+        preview = _link_preview_replace(message_id=message_id, card=card, image_name=image_name)
+    except BaseException:
+        if image_name:
+            stored_file_delete(image_name)
+        raise
+    if preview is None and image_name:
+        stored_file_delete(image_name)
+    return preview
+
+
+def _preview_image_save(data, *, message_id):
+    field = LinkPreview._meta.get_field("image")
+    return default_storage.save(field.generate_filename(None, f"{message_id}.webp"), ContentFile(data))
+
+
+@transaction.atomic
+def _link_preview_replace(*, message_id, card, image_name):
+    message = _message_locked(message_id)
+    if message is None or message.is_deleted or first_link(message.body_html) != card.url:
+        return None
+    old = LinkPreview.objects.filter(message=message).first()
+    if old is not None and old.removed_at:
+        return None
+    if old is not None:
+        _link_preview_drop(old)
+    preview = LinkPreview.objects.create(
+        message=message,
+        url=card.url,
+        title=card.title,
+        description=card.description,
+        site_name=card.site_name,
+        image=image_name,
+        image_width=card.image_width if image_name else None,
+        image_height=card.image_height if image_name else None,
+    )
+    message.link_preview = preview
+    _preview_changed(message)
+    logger.info("link preview stored room=%s id=%s image=%s", message.room.slug, message.pk, bool(image_name))
+    return preview
+
+
+def link_preview_forget(*, message_id):
+    """Take away a card that no longer matches its message (the edit took the link away,
+    or the new link gives no card); a card its author removed stays, as the record."""
+    with transaction.atomic():
+        message = _message_locked(message_id)
+        preview = LinkPreview.objects.filter(message_id=message_id, removed_at=None).first()
+        if message is None or preview is None:
+            return False
+        _link_preview_drop(preview)
+        message.link_preview = None
+        _preview_changed(message)
+    return True
+
+
+def link_preview_remove(*, room, user, message_id):
+    """The author takes the card off their message, for good (an edit brings no new one)."""
+    message = _message_in_room(room=room, message_id=message_id)
+    if message.author_id != user.pk:
+        raise MessageRejected("Only the author can remove a link preview.")
+    with transaction.atomic():
+        shown = LinkPreview.objects.filter(message=message, removed_at=None)
+        updated = shown.update(removed_at=timezone.now())
+        if updated:
+            message.link_preview = LinkPreview.objects.get(message=message)
+            _preview_changed(message)
+    if updated:
+        logger.info("link preview removed room=%s id=%s", room.slug, message.pk)
+    return message
+
+
+def _message_locked(message_id):
+    """The message, its row locked until the transaction ends (a card stored by the
+    worker and one removed by its author do not cross)."""
+    messages = Message.objects.select_for_update(of=("self",)).select_related("room", "author")
+    return messages.filter(pk=message_id).first()
+
+
+def _link_preview_drop(preview):
+    name = preview.image.name
+    preview.delete()
+    if name:
+        transaction.on_commit(lambda: stored_file_delete(name))
+
+
+def _preview_changed(message):
+    message.changed_at = timezone.now()
+    message.save(update_fields=["changed_at"])
+    transaction.on_commit(lambda: message_update_broadcast(message))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messages_app import room_views, views
+from messages_app import conversation_views, room_views, views
 
 urlpatterns = [
     path("", room_views.directory, name="directory"),
@@ -48,5 +48,22 @@ urlpatterns = [
         "rooms/<slug:slug>/messages/<int:pk>/reactions/",
         views.message_reactions_view,
         name="message_reactions",
+    ),
+    path(
+        "rooms/<slug:slug>/messages/<int:pk>/thread/",
+        conversation_views.message_thread_view,
+        name="message_thread",
+    ),
+    path("rooms/<slug:slug>/messages/<int:pk>/pin/", conversation_views.message_pin_view, name="message_pin"),
+    path("rooms/<slug:slug>/pins/", conversation_views.room_pins, name="room_pins"),
+    path(
+        "rooms/<slug:slug>/messages/<int:pk>/preview/remove/",
+        views.link_preview_remove_view,
+        name="link_preview_remove",
+    ),
+    path(
+        "rooms/<slug:slug>/messages/<int:pk>/preview/image/",
+        views.link_preview_image,
+        name="link_preview_image",
     ),
 ]

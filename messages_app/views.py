@@ -1,13 +1,21 @@
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from config.params import choice_param, datetime_param, id_param, text_param
+from config.security import CONTENT_SECURITY_POLICY, HEADER
+from config.stored_files import stored_file_response
 from messages_app.export import CONTENT_TYPES, EXPORT_FORMATS, export_chunks, export_file_name
 from messages_app.frames import FrameError, parse_client_id
 from messages_app.models import Message
@@ -15,6 +23,7 @@ from messages_app.reactions import QUICK_REACTIONS
 from messages_app.room_views import render_room_page
 from messages_app.search import QUERY_MAX_LENGTH
 from messages_app.selectors import (
+    link_preview_image_get,
     message_list_after,
     message_list_changed_since,
     message_mention_names,
@@ -26,6 +35,7 @@ from messages_app.selectors import (
 )
 from messages_app.services import (
     MessageRejected,
+    link_preview_remove,
     message_delete,
     message_edit,
     message_post,
@@ -78,7 +88,15 @@ def _post_message(request, access):
     try:
         client_id = parse_client_id(request.POST.get("client_id"))
         files = request.FILES.getlist("file")
-        message_post(room=access.room, author=request.user, body=body, client_id=client_id, files=files)
+        reply_to = id_param(request.POST, "reply_to")
+        message_post(
+            room=access.room,
+            author=request.user,
+            body=body,
+            client_id=client_id,
+            files=files,
+            reply_to=reply_to,
+        )
     except (FrameError, MessageRejected) as refusal:
         if request.htmx:
             return render(request, "messages_app/partials/composer_errors.html", {"error": str(refusal)})
@@ -278,3 +296,33 @@ def _streamed(request, chunks):
             await sync_to_async(chunks.close, thread_sensitive=True)()
 
     return pieces()
+
+
+@login_required
+@require_POST
+def link_preview_remove_view(request, slug, pk):
+    """The author takes the link preview card off their message; every open page loses it."""
+    access = readable_room_or_404(slug=slug, user=request.user)
+    try:
+        message = link_preview_remove(room=access.room, user=request.user, message_id=pk)
+    except MessageRejected as refusal:
+        return HttpResponseForbidden(str(refusal))
+    if request.htmx:
+        return _render_message(request, access, message)
+    return see_other(access.room.get_absolute_url())
+
+
+@login_required
+@require_GET
+def link_preview_image(request, slug, pk):
+    """Our stored copy of a card's picture (never the remote one), to those who may
+    read the room; sandboxed like an attachment opened in a tab."""
+    access = readable_room_or_404(slug=slug, user=request.user)
+    preview = link_preview_image_get(room=access.room, message_id=pk)
+    if preview is None:
+        raise Http404("No such picture.")
+    response = stored_file_response(
+        preview.image.name, content_type="image/webp", download_name="preview.webp", max_age=3600
+    )
+    response[HEADER] = f"{CONTENT_SECURITY_POLICY}; sandbox"
+    return response

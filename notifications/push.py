@@ -12,10 +12,8 @@ never follows a redirect.
 
 import base64
 import binascii
-import ipaddress
 import json
 import logging
-import socket
 from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urlsplit
@@ -27,10 +25,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from pywebpush import WebPushException, webpush
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from config.outbound import CheckedSession, resolve
 from notifications.models import Notification, Preferences, PushSubscription
 from rooms.presence.stores import presence_get
 
@@ -126,17 +122,11 @@ def address_allowed(address):
     return address.is_global or (settings.PUSH_ALLOW_INSECURE and address.is_loopback)
 
 
-def _plain(address):
-    """An IPv4-mapped IPv6 address is judged as the IPv4 address it carries."""
-    return getattr(address, "ipv4_mapped", None) or address
-
-
 def _addresses_of(host, port):
     try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = resolve(host, port)
     except (OSError, UnicodeError) as error:
         raise Refused("The endpoint's host does not resolve.") from error
-    addresses = {_plain(ipaddress.ip_address(info[4][0].split("%")[0])) for info in found}
     if not addresses:
         raise Refused("The endpoint's host does not resolve.")
     return addresses
@@ -276,51 +266,18 @@ class Outcome(Enum):
     DROPPED = "dropped"  # refused for good (bad endpoint, bad request): not retried
 
 
-class _PeerChecked:
-    """A connection refused (Refused) when the address it reached is not one the server
-    posts to: the host may resolve differently now than at endpoint_check (DNS rebinding)."""
-
-    def _new_conn(self):
-        sock = super()._new_conn()
-        peer = _plain(ipaddress.ip_address(sock.getpeername()[0].split("%")[0]))
-        if not address_allowed(peer):
-            sock.close()
-            raise Refused("The endpoint's host resolved to an address the server does not post to.")
-        return sock
+def _peer_refused():
+    return Refused("The endpoint's host resolved to an address the server does not post to.")
 
 
-class _CheckedHTTPConnection(_PeerChecked, HTTPConnection):
-    pass
-
-
-class _CheckedHTTPSConnection(_PeerChecked, HTTPSConnection):
-    pass
-
-
-class _CheckedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _CheckedHTTPConnection
-
-
-class _CheckedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _CheckedHTTPSConnection
-
-
-class _CheckedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
-
-
-class PushSession(requests.Session):
+class PushSession(CheckedSession):
     """The HTTP client of pushes: straight to the push service (no proxy from the
-    environment, so the checked peer is the service), the address checked on connecting,
-    and no redirect followed (a push service answers; it never sends us elsewhere)."""
+    environment, so the checked peer is the service), the address checked on connecting
+    (config/outbound.py: the host may resolve differently now than at endpoint_check, DNS
+    rebinding), and no redirect followed (a push service answers; it never sends us elsewhere)."""
 
     def __init__(self):
-        super().__init__()
-        self.trust_env = False
-        for scheme in ("http://", "https://"):
-            self.mount(scheme, _CheckedAdapter())
+        super().__init__(allowed=address_allowed, refusal=_peer_refused)
 
     def request(self, *args, **kwargs):
         kwargs["allow_redirects"] = False

@@ -24,6 +24,7 @@ from attachments.services import attachment_remove, orphans_remove
 from messages_app.models import Message
 from messages_app.selectors import message_search_plain
 from messages_app.services import message_delete
+from tests.clients import logged_in
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 from tests.sockets import joined_socket, live, make_member, receive_until
 from tests.test_storage import disposition_of, fetch, signed_query
@@ -57,12 +58,6 @@ def animated_gif():
 
 def upload(name, data, content_type="application/octet-stream"):
     return SimpleUploadedFile(name, data, content_type=content_type)
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post_files(client, room, *files, body=""):

@@ -28,14 +28,9 @@ from rooms.services import (
     room_leave,
     room_settings_update,
 )
+from tests.clients import logged_in
 from tests.factories import MessageFactory, RoomFactory, UserFactory
 from tests.sockets import ORIGIN, live, open_socket, receive_until, session_cookie
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

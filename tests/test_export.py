@@ -23,6 +23,7 @@ from attachments.models import Attachment
 from messages_app import export
 from messages_app.models import Message
 from messages_app.services import message_delete, message_edit, message_post
+from tests.clients import logged_in
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,12 +41,6 @@ def media(settings, tmp_path):
 @pytest.fixture
 def author(room):
     return MembershipFactory(room=room, user=UserFactory(username="ann", display_name="Ann Lee")).user
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def export_url(room, export_format=None):

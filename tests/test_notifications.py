@@ -29,6 +29,7 @@ from notifications.services import (
 from notifications.tasks import notify_message
 from rooms.services import direct_conversation_open
 from tests.background import run_worker
+from tests.clients import logged_in
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
 from tests.sockets import ORIGIN, live, make_member, open_socket, receive_until, session_cookie
 
@@ -48,12 +49,6 @@ def member_of(room, level=None):
     if level is not None:
         room_level_set(user=user, room=room, level=level)
     return user
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def recipients(message, mentioned=()):

@@ -24,6 +24,7 @@ from notifications.tasks import push_send
 from rooms.presence.stores import presence_enter, presence_leave, presence_store
 from rooms.services import direct_conversation_open
 from tests.background import run_worker
+from tests.clients import logged_in
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
 from tests.push_server import PushServer, browser_keys
 from tests.test_settings import run_manage
@@ -47,12 +48,6 @@ def push_server():
     yield server
     server.stop()
     assert server.failures == []  # every push was signed and encrypted as it must be
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def subscribe(client, subscription):

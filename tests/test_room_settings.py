@@ -5,7 +5,6 @@ counts), and the live effects over real WebSockets."""
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from messages_app.models import Message
@@ -13,6 +12,7 @@ from messages_app.services import MessageRejected, message_edit, message_post
 from rooms import services
 from rooms.models import Membership, Room
 from rooms.services import RoomError, RoomPermissionDenied
+from tests.clients import logged_in
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 from tests.sockets import COMPOSER_CLEARED, joined_socket, live, make_member, receive_all, receive_until
 
@@ -27,12 +27,6 @@ def owner(room):
 @pytest.fixture
 def moderator(room):
     return MembershipFactory(room=room, role=MODERATOR).user
-
-
-def logged_in(user, **options):
-    client = Client(**options)
-    client.force_login(user)
-    return client
 
 
 # --- services --------------------------------------------------------------------------------

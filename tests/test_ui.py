@@ -104,10 +104,10 @@ def test_pages_load_the_viewers_stylesheet_and_have_no_inline_script_or_style(cl
         head = page.split("</head>")[0]
         assert f'<link rel="stylesheet" href="/viewer.css?user={user.pk}">' in head, path
         # ui.js uses what sync.js sets up, so it comes second (deferred scripts run in order);
-        # upload.js (files in the composer), notify.js (title, favicon, desktop
-        # notifications) and push.js (Web Push on this device) stand alone.
+        # upload.js (files in the composer), conversation.js (replies, threads), notify.js (title,
+        # favicon, desktop notifications) and push.js (Web Push on this device) stand alone.
         scripts = re.findall(r'<script src="/static/js/(\w+)\.js" defer></script>', head)
-        assert scripts == ["sync", "ui", "upload", "notify", "push"], path
+        assert scripts == ["sync", "ui", "upload", "conversation", "notify", "push"], path
         assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", page), f"inline script on {path}"
         assert not re.search(r"\sstyle=", page), f"inline style on {path}"
         assert not re.search(r"<style[\s>]", page), f"<style> on {path}"

@@ -47,9 +47,10 @@ def exact_time(moment):
 
 
 @register.simple_tag(takes_context=True)
-def message_fragments(context, messages):
-    """A list of messages (messages_app/fragments.py: rendered once, then reused)."""
-    return fragments(messages, room=context["room"], highlight_id=context.get("highlight_id"))
+def message_fragments(context, messages, thread=False):
+    """A list of messages (messages_app/fragments.py: rendered once, then reused);
+    `thread`: in a thread's panel, beside the room's own list."""
+    return fragments(messages, room=context["room"], highlight_id=context.get("highlight_id"), thread=thread)
 
 
 @register.filter

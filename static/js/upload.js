@@ -115,6 +115,7 @@
       pending = [];
       composer.elements.body.value = "";
       composer.elements.body.dispatchEvent(new Event("input", { bubbles: true })); // the counter
+      composer.dispatchEvent(new Event("composer:sent", { bubbles: true })); // conversation.js drops the reply
     }
     render();
     composer.elements.body.focus({ preventScroll: true });
@@ -124,6 +125,7 @@
     var data = new FormData();
     data.append("body", composer.elements.body.value);
     data.append("client_id", composer.elements.client_id.value);
+    data.append("reply_to", composer.elements.reply_to.value);
     pending.forEach(function (file) {
       data.append("file", file, file.name || "pasted-image.png");
     });

@@ -1,0 +1,164 @@
+// Replies and threads (issue 16): a message's Reply quotes it above the composer, a quote
+// scrolls to its original when the page shows it, and the open thread panel follows the
+// live log. Also: a socket update for a message this page does not show lands out of
+// sight instead of failing (htmx logs an out-of-band swap without a target as an error).
+(function () {
+  "use strict";
+
+  var QUOTE_LENGTH = 120;
+
+  function replyBox() {
+    return document.getElementById("composer-reply");
+  }
+
+  function replyTo(article) {
+    var box = replyBox();
+    if (!box) return;
+    var text = (article.querySelector(".body") || article).textContent.trim().replace(/\s+/g, " ");
+    box.querySelector(".composer-reply-author").textContent = article.querySelector(".author").textContent;
+    box.querySelector(".composer-reply-text").textContent = text.length > QUOTE_LENGTH ? text.slice(0, QUOTE_LENGTH) + "…" : text;
+    box.querySelector("[name=reply_to]").value = article.dataset.id;
+    box.hidden = false;
+    document.getElementById("composer-body").focus();
+  }
+
+  function replyDrop() {
+    var box = replyBox();
+    if (!box || box.hidden) return false;
+    box.hidden = true;
+    box.querySelector("[name=reply_to]").value = "";
+    return true;
+  }
+
+  function threadPanel() {
+    var panel = document.getElementById("thread");
+    return panel && panel.dataset.thread ? panel : null;
+  }
+
+  function threadClose() {
+    var panel = threadPanel();
+    if (!panel) return;
+    var empty = document.createElement("aside");
+    empty.id = "thread";
+    empty.className = "thread-panel";
+    empty.hidden = true;
+    panel.replaceWith(empty);
+  }
+
+  // The open thread shows its message and replies as the room's list (or the landing
+  // below) has them now: added when new, replaced when edited or deleted.
+  function threadFollow() {
+    var panel = threadPanel();
+    if (!panel || !panel.closest("#room")) return;
+    var id = panel.dataset.thread;
+    var list = panel.querySelector(".thread-messages");
+    var sources = document.querySelectorAll(
+      '#messages > .message[data-reply-to="' + id + '"], #messages > #message-' + id + ", #oob-landing > .message"
+    );
+    sources.forEach(function (source) {
+      if (source.id !== "message-" + id && source.dataset.replyTo !== id) return;
+      var copy = source.cloneNode(true);
+      copy.id = "thread-" + source.id;
+      copy.removeAttribute("hx-swap-oob");
+      copy.classList.remove("highlighted");
+      var shown = document.getElementById(copy.id);
+      if (shown) shown.replaceWith(copy);
+      else if (source.dataset.replyTo === id) list.appendChild(copy);
+      else return;
+      htmx.process(copy);
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target : null;
+    if (!target) return;
+    var reply = target.closest(".reply-button");
+    if (reply && reply.closest("#messages") && replyBox()) {
+      event.preventDefault();
+      replyTo(reply.closest(".message"));
+      return;
+    }
+    if (reply && reply.closest(".thread-panel") && document.getElementById("thread-body")) {
+      event.preventDefault();
+      document.getElementById("thread-body").focus();
+      return;
+    }
+    if (target.closest(".composer-reply-cancel")) {
+      replyDrop();
+      document.getElementById("composer-body").focus();
+      return;
+    }
+    if (target.closest(".thread-close") && target.closest("#room")) {
+      event.preventDefault();
+      threadClose();
+      return;
+    }
+    var quote = target.closest("[data-quote-of]");
+    var original = quote && document.getElementById("message-" + quote.dataset.quoteOf);
+    if (original && original.closest("#messages")) {
+      event.preventDefault();
+      original.scrollIntoView({ block: "center" });
+      original.classList.remove("flash");
+      void original.offsetWidth; // restart the animation on a second click
+      original.classList.add("flash");
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    if (event.target.id === "composer-body" && replyDrop()) event.preventDefault();
+    else if (event.target.closest && event.target.closest("#thread") && threadPanel()) {
+      event.preventDefault();
+      threadClose();
+    }
+  });
+
+  // After a send the reply is done; a refusal (composer-errors with a text) brings it back.
+  var sentReply = null;
+  function replySent() {
+    var box = replyBox();
+    sentReply = box && !box.hidden ? box.cloneNode(true) : null;
+    replyDrop();
+  }
+  document.addEventListener("composer:sent", replySent);
+  document.addEventListener("htmx:wsAfterSend", function (event) {
+    if (event.target.id === "composer") replySent();
+    if (event.target.matches(".thread-composer")) event.target.elements.body.value = "";
+  });
+
+  // An update (an edit, a new reply count) for a message the page does not show: give it
+  // a hidden place to land, and empty that place once the frame is handled.
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var updated = /<article id="(message-\d+)"[^>]*hx-swap-oob="true"/g;
+    var match;
+    while ((match = updated.exec(event.detail.message))) {
+      if (document.getElementById(match[1])) continue;
+      var landing = document.getElementById("oob-landing");
+      if (!landing) {
+        landing = document.createElement("div");
+        landing.id = "oob-landing";
+        landing.hidden = true;
+        document.body.appendChild(landing);
+      }
+      var stub = document.createElement("div");
+      stub.id = match[1];
+      landing.appendChild(stub);
+    }
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", function (event) {
+    var refused = event.detail.message.indexOf('id="composer-errors"') !== -1 && document.getElementById("composer-errors");
+    if (refused && refused.textContent.trim() && sentReply && replyBox()) replyBox().replaceWith(sentReply);
+    if (refused) sentReply = null;
+    threadFollow();
+    var landing = document.getElementById("oob-landing");
+    if (landing) landing.replaceChildren();
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "thread" || event.detail.elt.id === "thread") {
+      var panel = threadPanel();
+      if (panel) panel.querySelector("textarea, .thread-close").focus();
+    }
+  });
+})();

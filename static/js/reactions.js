@@ -77,11 +77,34 @@ if (menu) {
   });
 }
 
-// A bar for a message this page does not show (older history not loaded): no target.
+// A live bar lands on the list's message; when only the open thread panel shows it, there
+// (under the list's id for the swap); when neither, the frame is dropped (no target).
 document.addEventListener("htmx:wsBeforeMessage", (event) => {
   const bar = /^<div id="reactions-(\d+)"/.exec(event.detail.message);
-  if (bar && !document.getElementById("reactions-" + bar[1])) event.preventDefault();
+  if (!bar || document.getElementById("reactions-" + bar[1])) return;
+  const inThread = document.getElementById("thread-reactions-" + bar[1]);
+  if (inThread) inThread.id = "reactions-" + bar[1];
+  else event.preventDefault();
 });
+
+// The thread panel's bars keep ids of their own (thread-reactions-<id>) whatever put them
+// there (conversation.js copies messages in from the list, a chip's answer replaces one),
+// and follow the list's bar of the same message.
+function threadBarsFollow(frame) {
+  document.querySelectorAll(".thread-panel .reactions:not([id^='thread-'])").forEach((bar) => {
+    bar.id = "thread-" + bar.id;
+  });
+  const bar = frame && /^<div id="reactions-(\d+)"/.exec(frame);
+  const live = bar && document.getElementById("reactions-" + bar[1]);
+  const shown = bar && document.getElementById("thread-reactions-" + bar[1]);
+  if (!live || !shown) return;
+  const copy = live.cloneNode(true);
+  copy.id = shown.id;
+  shown.replaceWith(copy);
+  htmx.process(copy);
+}
+document.addEventListener("htmx:wsAfterMessage", (event) => threadBarsFollow(event.detail.message));
+document.addEventListener("htmx:afterSwap", () => threadBarsFollow());
 
 // ":smi" in the composer offers emoji whose shortcodes start so; Enter or Tab inserts one.
 const suggestions = document.getElementById("emoji-suggestions");
@@ -108,13 +131,18 @@ function highlight(index) {
   field().setAttribute("aria-activedescendant", options[chosen].id);
 }
 
+let asked = 0; // the latest keystroke's lookup: an earlier one answering late is ignored
+
 async function suggest() {
+  const mine = ++asked;
   const match = shortcodeBeforeCaret(field().value);
   if (!match) return closeSuggestions();
-  const found = (await (await emojiDatabase()).getEmojiBySearchQuery(match[1].toLowerCase()))
-    .filter((emoji) => emoji.shortcodes && emoji.shortcodes.some((code) => code.startsWith(match[1].toLowerCase())))
+  const prefix = match[1].toLowerCase();
+  const found = (await (await emojiDatabase()).getEmojiBySearchQuery(prefix))
+    .filter((emoji) => emoji.shortcodes && emoji.shortcodes.some((code) => code.startsWith(prefix)))
     .slice(0, 8);
-  if (!found.length || shortcodeBeforeCaret(field().value)?.[1] !== match[1]) return closeSuggestions();
+  if (mine !== asked) return;
+  if (!found.length) return closeSuggestions();
   suggestions.replaceChildren(
     ...found.map((emoji, i) => {
       const option = document.createElement("li");
@@ -124,7 +152,7 @@ async function suggest() {
       const glyph = document.createElement("span");
       glyph.className = "emoji";
       glyph.textContent = emoji.unicode;
-      option.append(glyph, " :" + emoji.shortcodes.find((code) => code.startsWith(match[1].toLowerCase())) + ":");
+      option.append(glyph, " :" + emoji.shortcodes.find((code) => code.startsWith(prefix)) + ":");
       return option;
     })
   );

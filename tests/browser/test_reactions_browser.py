@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from messages_app.models import Reaction
-from messages_app.services import reaction_toggle
+from messages_app.services import message_post, reaction_toggle
 from tests.browser.helpers import as_server_code
 from tests.browser.test_menus_and_editing_browser import watch_for_errors
 from tests.browser.test_ui_browser import AXE, AXE_PROBLEMS, PHONE, logged_in, open_room
@@ -19,6 +19,9 @@ from tests.factories import MembershipFactory, MessageFactory, RoomFactory, User
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DATA = "/static/vendor/emoji-picker-element-data-1.8.0/en/emojibase/data.json"
+# The emoji data's first load into the browser's IndexedDB (about 430 kB, parsed and
+# indexed) takes seconds on a loaded machine.
+DATA_LOAD_MS = 20_000
 
 
 def chip(page, message, emoji):
@@ -59,8 +62,8 @@ def test_a_reaction_from_the_picker_appears_in_another_browser_and_goes_away(asg
     menu = open_react_menu(alice_page, message)
     menu.get_by_role("button", name="More…").click()
     picker = menu.locator("emoji-picker")
-    picker.get_by_role("combobox").fill("party popper")
-    picker.get_by_role("option", name=re.compile("party popper")).first.click()
+    picker.get_by_role("combobox").fill("party popper", timeout=DATA_LOAD_MS)
+    picker.get_by_role("option", name=re.compile("party popper")).first.click(timeout=DATA_LOAD_MS)
 
     for page in (alice_page, bob_page):
         expect(chip(page, message, "🎉")).to_have_text(re.compile(r"🎉\s*1"))
@@ -126,7 +129,7 @@ def test_quick_reactions_at_360_px_and_shortcodes_in_the_composer(asgi_server, n
     composer.fill("")
     composer.press_sequentially("great :tad")
     suggestions = page.locator("#emoji-suggestions")
-    expect(suggestions.get_by_role("option").first).to_contain_text(":tada:")
+    expect(suggestions.get_by_role("option").first).to_contain_text(":tada:", timeout=DATA_LOAD_MS)
     assert page.evaluate(AXE_PROBLEMS) == []
     composer.press("Enter")  # picks the suggestion; does not send
     expect(composer).to_have_value("great 🎉")
@@ -154,3 +157,33 @@ def test_without_javascript_the_react_link_and_the_chips_still_work(asgi_server,
     chip(page, message, "🎉").click()  # submits the page's #react-form to the chip's formaction
     expect(page.locator(f"#reactions-{message.pk} .reaction")).to_have_count(0)
     assert not Reaction.objects.exists()
+
+
+DUPLICATE_IDS = """() => {
+  const ids = [...document.querySelectorAll("[id*=reactions], [id*=message-]")].map(e => e.id);
+  return ids.filter((id, i) => ids.indexOf(id) !== i);
+}"""
+
+
+def test_the_open_thread_panel_follows_reactions_without_duplicate_ids(asgi_server, new_context):
+    room = RoomFactory()
+    alice, bob = MembershipFactory(room=room).user, MembershipFactory(room=room).user
+    original = as_server_code(message_post, room=room, author=alice, body="the plan")
+    as_server_code(message_post, room=room, author=bob, body="sounds good", reply_to=original.pk)
+    page = open_room(logged_in(new_context, asgi_server, alice), room)
+    errors = watch_for_errors(page)
+    page.locator(f"#message-{original.pk} .thread-link").click()
+    in_thread = page.locator(f"#thread-reactions-{original.pk}")
+    expect(in_thread).to_have_count(1)
+
+    as_server_code(reaction_toggle, room=room, user=bob, message_id=original.pk, emoji="🎉")
+    expect(chip(page, original, "🎉")).to_have_text(re.compile(r"🎉\s*1"))
+    expect(in_thread.locator(".reaction")).to_have_text(re.compile(r"🎉\s*1"))
+    assert page.evaluate(DUPLICATE_IDS) == []
+
+    in_thread.locator(".reaction").click()  # mine too, from the thread
+    expect(in_thread.locator(".reaction")).to_have_text(re.compile(r"🎉\s*2"))
+    expect(chip(page, original, "🎉")).to_have_text(re.compile(r"🎉\s*2"))
+    assert page.evaluate(DUPLICATE_IDS) == []
+    assert Reaction.objects.filter(message=original).count() == 2
+    assert errors == []

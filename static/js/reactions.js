@@ -1,15 +1,16 @@
 // Reactions beyond HTML: the React menu beside a message (quick reactions, and More… for
 // the vendored emoji picker, loaded on first use), ":shortcode" completion in the composer,
-// and dropping a live reactions bar whose message this page does not show. The chips
-// themselves are plain htmx buttons (messages_app/partials/reactions.html).
+// and live bars kept right (dropped when the page does not show their message, followed
+// by the thread panel's copy). The chips themselves are plain htmx buttons
+// (messages_app/partials/reactions.html).
 const menu = document.getElementById("react-menu");
 let opener = null; // the React link the menu is open for
 let database = null;
 
 function react(emoji) {
-  const url = opener.getAttribute("href");
-  const id = url.match(/messages\/(\d+)\//)[1];
-  htmx.ajax("POST", url, { target: "#reactions-" + id, swap: "outerHTML", values: { emoji: emoji } });
+  // The bar of the message the link is in: the list's, or the thread panel's copy.
+  const bar = opener.closest(".message").querySelector(".reactions");
+  htmx.ajax("POST", opener.getAttribute("href"), { target: bar, swap: "outerHTML", values: { emoji: emoji } });
   closeMenu();
 }
 
@@ -40,6 +41,7 @@ async function showPicker(button) {
   }
   button.setAttribute("aria-expanded", "true");
   slot.hidden = false;
+  place();
   slot.firstChild.shadowRoot.querySelector("input")?.focus();
 }
 
@@ -48,12 +50,18 @@ function openMenu(link) {
   menu.querySelector(".react-picker").hidden = true;
   menu.querySelector(".react-more").setAttribute("aria-expanded", "false");
   menu.showPopover();
-  const box = link.getBoundingClientRect();
+  place();
+  menu.querySelector(".quick-reaction").focus();
+}
+
+// Below the React link, or above it when there is no room below; inside the viewport.
+function place() {
+  const box = opener.getBoundingClientRect();
   const left = Math.max(8, Math.min(box.right - menu.offsetWidth, window.innerWidth - menu.offsetWidth - 8));
-  const top = box.bottom + menu.offsetHeight + 8 < window.innerHeight ? box.bottom + 4 : Math.max(8, box.top - menu.offsetHeight - 4);
+  const below = box.bottom + menu.offsetHeight + 8 < window.innerHeight;
+  const top = below ? box.bottom + 4 : Math.max(8, box.top - menu.offsetHeight - 4);
   menu.style.left = left + "px"; // CSSOM: allowed by the Content Security Policy
   menu.style.top = top + "px";
-  menu.querySelector(".quick-reaction").focus();
 }
 
 if (menu) {

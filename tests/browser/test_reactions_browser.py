@@ -110,6 +110,11 @@ def test_quick_reactions_at_360_px_and_shortcodes_in_the_composer(asgi_server, n
     menu.get_by_role("button", name="React with 👍").click()
     expect(chip(page, message, "👍")).to_have_text(re.compile(r"👍\s*1"))
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # Finger-sized, as the other message actions: the React link and the chips.
+    page.locator(f"#message-{message.pk}").hover()
+    for target in (page.locator(f"#message-{message.pk} .react-button"), chip(page, message, "👍")):
+        box = target.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44 and box["x"] + box["width"] <= PHONE["width"], box
     # A reaction to a message this page does not show: its bar has no target, and is
     # dropped without an error (the one after it proves the frame came and went).
     as_server_code(reaction_toggle, room=room, user=alice, message_id=older.pk, emoji="😮")
@@ -185,5 +190,14 @@ def test_the_open_thread_panel_follows_reactions_without_duplicate_ids(asgi_serv
     expect(in_thread.locator(".reaction")).to_have_text(re.compile(r"🎉\s*2"))
     expect(chip(page, original, "🎉")).to_have_text(re.compile(r"🎉\s*2"))
     assert page.evaluate(DUPLICATE_IDS) == []
-    assert Reaction.objects.filter(message=original).count() == 2
+
+    # The React link of the thread's copy reacts to the same message.
+    copy = page.locator(f"#thread-message-{original.pk}")
+    copy.hover()
+    copy.locator(".react-button").click()
+    page.locator("#react-menu").get_by_role("button", name="React with 👍").click()
+    expect(in_thread.locator(".reaction", has_text="👍")).to_have_count(1)
+    expect(chip(page, original, "👍")).to_have_count(1)
+    assert page.evaluate(DUPLICATE_IDS) == []
+    assert Reaction.objects.filter(message=original).count() == 3
     assert errors == []

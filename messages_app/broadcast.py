@@ -7,7 +7,7 @@ import logging
 from django.template.loader import render_to_string
 
 from config.realtime import group_send, room_broadcast_html, room_members_group, user_send
-from messages_app.selectors import message_list_pinned, message_run_of
+from messages_app.selectors import message_list_pinned, message_run_of, reaction_groups_attach
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,17 @@ def message_update_broadcast(message):
     html = render_to_string("messages_app/partials/message.html", context)
     if room_broadcast_html(message.room, html):
         logger.info("message update broadcast room=%s id=%s", message.room.slug, message.pk)
+
+
+def reactions_broadcast(message):
+    """Someone toggled a reaction: the message's reactions bar, read afresh (the latest
+    of concurrent toggles wins) and rendered once, replaces it on every page. A page that
+    does not show the message drops the frame (reactions.js)."""
+    reaction_groups_attach([message])
+    context = {"message": message, "room": message.room, "oob": True}
+    html = render_to_string("messages_app/partials/reactions.html", context)
+    if room_broadcast_html(message.room, html):
+        logger.info("reactions broadcast room=%s id=%s bytes=%d", message.room.slug, message.pk, len(html))
 
 
 def pins_broadcast(room):

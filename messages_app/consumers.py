@@ -21,6 +21,7 @@ from messages_app.services import (
     message_delete,
     message_edit,
     message_post,
+    reaction_toggle,
 )
 from rooms.presence.sockets import SocketPresence
 from rooms.presence.stores import socket_claim
@@ -292,6 +293,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def do_read(self, frame):
         await in_db_thread(membership_mark_read)(room=self.room, user=self.user, message_id=frame.message_id)
+
+    async def do_react(self, frame):
+        await in_db_thread(reaction_toggle)(
+            room=self.room, user=self.user, message_id=frame.message_id, emoji=frame.emoji
+        )
 
     async def do_typing(self, frame):
         await self.presence.typing()

@@ -10,6 +10,7 @@ new message; other actions name themselves. Unknown keys are ignored.
     {"action": "delete", "message_id": 7}              delete it
     {"action": "read", "message_id": 7}                read up to here
     {"action": "typing"}                               show "… is typing"
+    {"react": 7, "emoji": "👍"}                         toggle my reaction (no "action" key)
 """
 
 import json
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_MESSAGE_ID = 2**63 - 1  # a Postgres bigint
-ACTIONS = {"post", "edit", "delete", "read", "typing"}
+ACTIONS = {"post", "edit", "delete", "read", "typing", "react"}
 ACTIONS_WITH_BODY = {"post", "edit"}
 ACTIONS_WITH_MESSAGE_ID = {"edit", "delete", "read"}
 
@@ -34,6 +35,7 @@ class ClientFrame:
     message_id: int | None = None
     client_id: uuid.UUID | None = None
     reply_to: int | None = None
+    emoji: str | None = None
 
 
 def _message_id(data, key="message_id", *, error="That action needs a message id."):
@@ -72,9 +74,11 @@ def parse_frame(text):
         ) from None
     if not isinstance(data, dict):
         raise FrameError("That message could not be read (not a JSON object).")
-    action = data.get("action", "post")
+    action = data.get("action", "react" if "react" in data else "post")
     if not isinstance(action, str) or action not in ACTIONS:
         raise FrameError("Unknown action.")
+    if action == "react":
+        return parse_react(data)
     body = data.get("body")
     if action in ACTIONS_WITH_BODY and not isinstance(body, str):
         raise FrameError("That message has no text to send.")
@@ -85,6 +89,15 @@ def parse_frame(text):
     return ClientFrame(
         action=action, body=body, message_id=message_id, client_id=client_id, reply_to=reply_to
     )
+
+
+def parse_react(data):
+    """`{"react": <message id>, "emoji": "..."}`: the emoji itself is checked by the service."""
+    message_id = _message_id(data, "react")
+    emoji = data.get("emoji")
+    if not isinstance(emoji, str):
+        raise FrameError("Choose an emoji to react with.")
+    return ClientFrame(action="react", message_id=message_id, emoji=emoji)
 
 
 def frame_too_large(text):

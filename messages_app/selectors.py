@@ -10,8 +10,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messages_app import search
-from messages_app.models import LinkPreview, Message, ModerationAction
+from messages_app.models import LinkPreview, Message, ModerationAction, Reaction
 from messages_app.parts import parts_prefetch
+from messages_app.reactions import reaction_groups
 from messages_app.text import without_control_characters
 from rooms.models import Membership, Room
 from rooms.selectors import direct_others_attach, room_list_readable
@@ -93,6 +94,25 @@ def message_mention_names(messages):
     for message in messages:
         if message.pk in mentioning:
             message.mention_names = names.get(message.pk, {})
+
+
+def reaction_groups_attach(messages):
+    """Give each message `reaction_groups` (reactions.ReactionGroup: emoji, who, how
+    many), with the names as shown now: one query for a whole page of messages."""
+    messages = [message for message in messages if message.pk is not None]
+    if not messages:
+        return
+    rows = (
+        Reaction.objects.filter(message_id__in=[message.pk for message in messages])
+        .order_by("id")
+        .values_list("message_id", "emoji", "user_id", "user__username", "user__display_name")
+    )
+    groups = reaction_groups(
+        (message_id, emoji, user_id, display_name or username)
+        for message_id, emoji, user_id, username, display_name in rows
+    )
+    for message in messages:
+        message.reaction_groups = groups.get(message.pk, [])
 
 
 def message_run_of(message):
@@ -286,6 +306,7 @@ def message_list_changed_since(*, room, since, limit=CATCH_UP_LIMIT):
     changed = _room_messages(room).filter(changed_at__gte=since - CHANGES_OVERLAP).order_by("changed_at")
     messages = [message_run_alone(message) for message in message_with_previous(changed)[:limit]]
     parts_prefetch(messages)  # rendered one by one (as replacements), not from the cache
+    reaction_groups_attach(messages)
     return messages
 
 

@@ -17,9 +17,10 @@ from messages_app.broadcast import (
     message_broadcast,
     message_update_broadcast,
     pins_broadcast,
+    reactions_broadcast,
     user_read_broadcast,
 )
-from messages_app.models import LinkPreview, Message, ModerationAction, Report
+from messages_app.models import LinkPreview, Message, ModerationAction, Reaction, Report
 from messages_app.moderation import ModerationRefused, member_ban, moderator_membership, record_action
 from messages_app.parts import (
     parts_discard,
@@ -31,6 +32,7 @@ from messages_app.parts import (
 )
 from messages_app.previews import first_link
 from messages_app.ratelimit import send_wait_seconds
+from messages_app.reactions import EmojiRefused, emoji_clean
 from messages_app.selectors import message_runs
 from messages_app.signals import message_deleted, message_edited, message_posted, message_signal_send
 from messages_app.text import (
@@ -244,6 +246,7 @@ def _save_new_message(*, room, author, body, client_id, parts=(), may_mention_ro
         parts_save(parts, message=message)
     else:
         parts_known_empty(message)
+    message.reaction_groups = []  # a new message has none: its fragment needs no query
     # Pages compare this with the newest message they show: a mismatch means a
     # missed frame, and they catch up.
     earlier = Message.objects.filter(room=room, id__lt=message.pk).order_by("-id")
@@ -506,6 +509,72 @@ def membership_mark_read(*, room, user, message_id):
         return None
     transaction.on_commit(lambda: user_read_broadcast(user_id=user.pk, room_id=room.pk, message_id=read_id))
     return read_id
+
+
+# --- reactions -------------------------------------------------------------------------
+
+# Distinct emoji on one message: past this, a new one is refused (existing ones still toggle).
+REACTIONS_MAX_DISTINCT = 20
+
+
+def reaction_toggle(*, room, user, message_id, emoji):
+    """Add the user's `emoji` to a message of the room, or take it away if it is there.
+    Members who may post may react; a muted member may take reactions away but not add
+    any (a reaction is something said in the room). Bumps the message's changed_at, so
+    catch-up and the history cache see it, and on commit sends every page the message's
+    reactions bar, rendered once. Returns True when the reaction is now on."""
+    try:
+        emoji = emoji_clean(emoji)
+    except EmojiRefused as refusal:
+        raise MessageRejected(str(refusal)) from None
+    membership = _active_membership(room=room, user=user)
+    _check_not_archived(membership)
+    _check_not_blocked(membership)
+    _check_reaction_rate(room=room, user=user)
+    with transaction.atomic():
+        # The message row locked: toggles of one message take turns, so a double click
+        # lands as on-then-off and the distinct-emoji cap cannot be raced past.
+        message = _message_in_room(room=room, message_id=message_id)
+        locked = Message.objects.select_for_update().filter(pk=message.pk)
+        if locked.values_list("deleted_at", flat=True).get() is not None:  # deleted meanwhile
+            raise MessageRejected("That message was deleted.")
+        mine = Reaction.objects.filter(message=message, user=user, emoji=emoji)
+        added = not mine.delete()[0]
+        if added:
+            _check_not_muted(membership)
+            _check_reaction_room(message, emoji=emoji)
+            Reaction.objects.create(message=message, user=user, emoji=emoji)
+        message.changed_at = timezone.now()
+        message.save(update_fields=["changed_at"])
+        transaction.on_commit(lambda: reactions_broadcast(message))
+    logger.info(
+        "reaction %s room=%s user=%s id=%s",
+        "added" if added else "removed",
+        room.slug,
+        user.username,
+        message.pk,
+    )
+    return added
+
+
+def _check_reaction_rate(*, room, user):
+    """CHAT_RATE_LIMIT again, counted apart from messages (its own key): each toggle is a
+    frame to every page of the room, so clicking away on chips must not flood them."""
+    limit = parse_rate_limit(settings.CHAT_RATE_LIMIT)
+    if limit is None:
+        return
+    count, seconds = limit
+    wait = send_wait_seconds(room_id=f"{room.pk}:reactions", user_id=user.pk, count=count, seconds=seconds)
+    if wait:
+        raise MessageRejected(f"Slow down: you are reacting too fast. Try again in {wait} s.")
+
+
+def _check_reaction_room(message, *, emoji):
+    emojis = set(Reaction.objects.filter(message=message).values_list("emoji", flat=True))
+    if emoji not in emojis and len(emojis) >= REACTIONS_MAX_DISTINCT:
+        raise MessageRejected(
+            f"A message can have at most {REACTIONS_MAX_DISTINCT} different reactions: add one of those."
+        )
 
 
 # --- Link previews (messages_app/previews.py fetches them, messages_app/tasks.py runs that) ---

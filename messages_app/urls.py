@@ -45,6 +45,11 @@ urlpatterns = [
     path("rooms/<slug:slug>/messages/<int:pk>/delete/", views.message_delete_view, name="message_delete"),
     path("rooms/<slug:slug>/messages/<int:pk>/report/", views.message_report_view, name="message_report"),
     path(
+        "rooms/<slug:slug>/messages/<int:pk>/reactions/",
+        views.message_reactions_view,
+        name="message_reactions",
+    ),
+    path(
         "rooms/<slug:slug>/messages/<int:pk>/thread/",
         conversation_views.message_thread_view,
         name="message_thread",

@@ -19,6 +19,7 @@ from config.stored_files import stored_file_response
 from messages_app.export import CONTENT_TYPES, EXPORT_FORMATS, export_chunks, export_file_name
 from messages_app.frames import FrameError, parse_client_id
 from messages_app.models import Message
+from messages_app.reactions import QUICK_REACTIONS
 from messages_app.room_views import render_room_page
 from messages_app.search import QUERY_MAX_LENGTH
 from messages_app.selectors import (
@@ -30,6 +31,7 @@ from messages_app.selectors import (
     message_run_of,
     message_search_all,
     message_search_room,
+    reaction_groups_attach,
 )
 from messages_app.services import (
     MessageRejected,
@@ -37,6 +39,7 @@ from messages_app.services import (
     message_delete,
     message_edit,
     message_post,
+    reaction_toggle,
     report_create,
 )
 from rooms.shortcuts import readable_room_or_404, refused_form_status, see_other
@@ -178,6 +181,42 @@ def message_report_view(request, slug, pk):
     if request.htmx:
         return render(request, "messages_app/partials/report_done.html", context)
     return see_other(access.room.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_reactions_view(request, slug, pk):
+    """GET: the quick reactions for one message, as a page (the React link without
+    JavaScript). POST `emoji`: toggle mine (reaction_toggle); every page, this one
+    included, gets the message's new reactions bar from the broadcast. To htmx the bar
+    itself, so the clicking page updates even while its socket is down."""
+    access = readable_room_or_404(slug=slug, user=request.user)
+    message = _message_or_404(access, pk)
+    context = {"message": message, "room": access.room, "quick_reactions": QUICK_REACTIONS}
+    if request.method == "GET":
+        return render(request, "messages_app/reaction_page.html", context)
+    try:
+        reaction_toggle(room=access.room, user=request.user, message_id=pk, emoji=request.POST.get("emoji"))
+    except MessageRejected as refusal:
+        if request.htmx:
+            return _reaction_refused_to_htmx(request, access, context, refusal)
+        context["error"] = str(refusal)
+        return render(request, "messages_app/reaction_page.html", context, status=400)
+    if request.htmx:
+        reaction_groups_attach([message])
+        return render(request, "messages_app/partials/reactions.html", context)
+    return see_other(f"{access.room.get_absolute_url()}#message-{message.pk}")
+
+
+def _reaction_refused_to_htmx(request, access, context, refusal):
+    """200 (htmx swaps no 4xx): to a member, the refusal where the composer's go, out of
+    band, the bar left as it is; a reader's page has no composer: its bar, unchanged."""
+    if not access.is_member:
+        reaction_groups_attach([context["message"]])
+        return render(request, "messages_app/partials/reactions.html", context)
+    response = render(request, "messages_app/partials/composer_errors.html", {"error": str(refusal)})
+    response["HX-Reswap"] = "none"
+    return response
 
 
 @login_required

@@ -25,10 +25,11 @@ from tests.factories import MembershipFactory, MessageFactory, RoomFactory
 pytestmark = pytest.mark.django_db
 
 BODY_HTML = render_message_html("a message from the archive")
-# Session, user, room, membership, messages, their files (attachments, for the messages
+# Session, user, room, membership, messages, their reactions (with who reacted: one query
+# per page, selectors.reaction_groups_attach), their files (attachments, for the messages
 # not in the fragment cache) (+ the room page's own context).
-HISTORY_PAGE_MAX_QUERIES = 6
-ROOM_PAGE_MAX_QUERIES = 12  # the 12th: the member's notification level (notifications)
+HISTORY_PAGE_MAX_QUERIES = 7
+ROOM_PAGE_MAX_QUERIES = 13  # the 12th: the member's notification level (notifications)
 
 
 def bulk_messages(room, author, count, *, start=None, step=timedelta(minutes=1), batch_size=5000):

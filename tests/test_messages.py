@@ -154,7 +154,7 @@ def test_history_after_fragment_lists_everything_after(client, room, member, his
 
 def test_history_query_count_is_constant(client, room, member, history, django_assert_max_num_queries):
     client.force_login(member)
-    with django_assert_max_num_queries(6):  # session, user, room, membership, messages, their files
+    with django_assert_max_num_queries(7):  # session, user, room, membership, messages, reactions, files
         client.get(f"/rooms/{room.slug}/messages/?before={history[-1].pk}")
 
 

@@ -131,7 +131,7 @@ def test_avatars_cost_no_query_per_author(client, django_assert_max_num_queries)
         assert page.count('class="avatar hue-') == 50
         counts[room.slug] = len(queries)
     assert counts[one_author.slug] == counts[many_authors.slug]
-    with django_assert_max_num_queries(10):  # 10th: the notification level
+    with django_assert_max_num_queries(11):  # 10th: the notification level; 11th: the reactions
         client.get(f"/rooms/{many_authors.slug}/")
 
 

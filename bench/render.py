@@ -67,13 +67,9 @@ def _kinds():
 
 
 def _reaction_kinds(plain):
-    """Messages with reactions, when the reactions model exists (issue 16)."""
-    from django.apps import apps
+    """Messages with reactions: one emoji of one person, or ten emoji of fifty people."""
+    from messages_app.models import Reaction as reaction
 
-    try:
-        reaction = apps.get_model("messages_app", "Reaction")
-    except LookupError:
-        return {}
     emoji = ["👍", "❤️", "😂", "🎉", "😮", "😢", "🚀", "👀", "🙏", "🔥"]
 
     def reacted(distinct, people):
@@ -146,15 +142,11 @@ def render_times(rooms, *, messages_per_kind, repeat):
 def _prefetch(messages):
     """What a history page prefetches besides the joins (parts: files; reactions)."""
     from messages_app.parts import parts_prefetch
-    from messages_app.selectors import message_mention_names
+    from messages_app.selectors import message_mention_names, reaction_groups_attach
 
     message_mention_names(messages)
     parts_prefetch(messages)
-    try:
-        from messages_app.selectors import reactions_prefetch
-    except ImportError:
-        return
-    reactions_prefetch(messages)
+    reaction_groups_attach(messages)
 
 
 def report(times):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from messages_app.models import Message
 from messages_app.parts import parts_export, parts_prefetch
-from messages_app.selectors import message_mention_names
+from messages_app.selectors import message_mention_names, reaction_groups_attach
 
 # Messages per query: big enough that a million messages are 500 queries, small enough
 # that a page of long messages stays a few megabytes.
@@ -37,6 +37,7 @@ def export_pages(room, *, page_size=None):
         if not page:
             return
         parts_prefetch(page)
+        reaction_groups_attach(page)
         yield page
         if len(page) < page_size:
             return
@@ -80,6 +81,10 @@ def message_export_data(message):
         "reply_to": message.reply_to_id,
         "pinned_at": _utc(message.pinned_at),
         "link_preview": _link_preview_data(message),
+        "reactions": [
+            {"emoji": group.emoji, "count": group.count, "people": list(group.names)}
+            for group in message.reaction_groups
+        ],
         **parts_export(message),
     }
 

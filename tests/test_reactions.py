@@ -2,6 +2,7 @@
 strictly, unique per (message, person, emoji), shown as one small bar that is rendered
 once and sent to every page, seen by catch-up and cached history alike."""
 
+import json
 import threading
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from messages_app.models import Message, Reaction
 from messages_app.reactions import emoji_clean, who_reacted
 from messages_app.services import MessageRejected, message_post, reaction_toggle
 from rooms.models import Membership
+from tests.clients import logged_in
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
 from tests.sockets import joined_socket, make_member, receive_until
 
@@ -24,12 +26,6 @@ THUMBS = "👍"
 
 def url(message):
     return reverse("message_reactions", args=[message.room.slug, message.pk])
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -384,3 +380,19 @@ async def test_deleting_a_message_takes_its_reactions_away_live():
     frame = (await receive_until(socket, f'id="message-{message.pk}"'))[-1]
     assert "message deleted" in frame and "reactions-" not in frame and THUMBS not in frame
     await socket.disconnect()
+
+
+def test_the_export_carries_each_messages_reactions(room, member, message):
+    friend = MembershipFactory(room=room, user=UserFactory(display_name="Friend")).user
+    reaction_toggle(room=room, user=member, message_id=message.pk, emoji=THUMBS)
+    reaction_toggle(room=room, user=friend, message_id=message.pk, emoji=THUMBS)
+    reaction_toggle(room=room, user=friend, message_id=message.pk, emoji="🎉")
+    export = reverse("room_export", args=[room.slug])
+    document = json.loads(b"".join(logged_in(member).get(export).streaming_content))
+    (exported,) = document["messages"]
+    assert exported["reactions"] == [
+        {"emoji": THUMBS, "count": 2, "people": [member.username, "Friend"]},
+        {"emoji": "🎉", "count": 1, "people": ["Friend"]},
+    ]
+    html = b"".join(logged_in(member).get(export + "?format=html").streaming_content).decode()
+    assert f'<span title="{member.username}, Friend">{THUMBS} 2</span>' in html

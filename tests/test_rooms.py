@@ -1,5 +1,7 @@
 """Rooms: services, selectors and pages (directory, create, room page, join, leave)."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -164,6 +166,14 @@ def test_room_page_shows_last_50_messages_oldest_first_with_composer(client, roo
     assert 'id="composer"' in page and f'ws-connect="/ws/rooms/{room.slug}/"' in page
 
 
+def test_the_room_page_has_no_id_twice(client, room, member):
+    MessageFactory.create_batch(3, room=room, author=member)
+    client.force_login(member)
+    page = client.get(f"/rooms/{room.slug}/").content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert ids and [i for i in set(ids) if ids.count(i) > 1] == []
+
+
 def _room_page_queries(client, room, member):
     client.force_login(member)
     with CaptureQueriesContext(connection) as queries:
@@ -181,7 +191,7 @@ def test_room_page_query_count_is_constant(client, django_assert_max_num_queries
         MembershipFactory(user=large_member)
 
     assert _room_page_queries(client, small, small_member) == _room_page_queries(client, large, large_member)
-    with django_assert_max_num_queries(10):  # 10th: the member's notification level
+    with django_assert_max_num_queries(11):  # 10th: the member's notification level; 11th: reactions
         client.get(f"/rooms/{large.slug}/")
 
 

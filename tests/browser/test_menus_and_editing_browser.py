@@ -233,7 +233,7 @@ def test_a_refused_edit_or_report_says_why_in_the_open_form(asgi_server, new_con
 def visible_action_boxes(page, message):
     """The bounding boxes of the actions shown on `message`, by their text."""
     message.hover()
-    buttons = message.locator(".message-actions button:visible")
+    buttons = message.locator(".message-actions button:visible, .message-actions a:visible")
     expect(buttons.first).to_be_visible()
     return {button.inner_text(): button.bounding_box() for button in buttons.all()}
 
@@ -265,10 +265,10 @@ def test_message_actions_are_44_pixel_targets_on_phones_and_touch_screens(asgi_s
     width = screen["viewport"]["width"]
 
     mine_boxes = visible_action_boxes(page, page.locator(f"#message-{mine.pk}"))
-    assert set(mine_boxes) == {"Edit", "Delete"}
+    assert set(mine_boxes) == {"Reply", "Edit", "Delete", "Pin"}  # the owner pins
     assert_touch_sized(mine_boxes, width)
     other_boxes = visible_action_boxes(page, page.locator(f"#message-{other.pk}"))
-    assert set(other_boxes) == {"Delete", "Report"}  # the owner moderates
+    assert set(other_boxes) == {"Reply", "Delete", "Report", "Pin"}  # the owner moderates
     assert_touch_sized(other_boxes, width)
 
     # Taller than their short message: shown over the message below, not under it; hidden,
@@ -300,5 +300,5 @@ def test_message_actions_stay_small_links_on_a_desktop_with_a_mouse(asgi_server,
     mine = MessageFactory(room=room, author=me, body="a message")
     page = open_room(logged_in(new_context, asgi_server, me, viewport=DESKTOP), room)
     boxes = visible_action_boxes(page, page.locator(f"#message-{mine.pk}"))
-    assert set(boxes) == {"Edit", "Delete"}
+    assert set(boxes) == {"Reply", "Edit", "Delete"}
     assert all(box["height"] < 30 for box in boxes.values()), boxes

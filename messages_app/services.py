@@ -114,14 +114,21 @@ def _clean_body(body, *, may_be_empty=False):
     return body
 
 
-def _check_rate_limit(*, room, author):
-    """CHAT_RATE_LIMIT per user per room, counted across server processes (see ratelimit.py)."""
+def _rate_limit_wait(*, key, user):
+    """(seconds to wait, (count, seconds)) under CHAT_RATE_LIMIT for one user and key,
+    counted across server processes (ratelimit.py); (0, None) with no limit."""
     limit = parse_rate_limit(settings.CHAT_RATE_LIMIT)
     if limit is None:
-        return
+        return 0, None
     count, seconds = limit
-    wait = send_wait_seconds(room_id=room.pk, user_id=author.pk, count=count, seconds=seconds)
+    return send_wait_seconds(room_id=key, user_id=user.pk, count=count, seconds=seconds), limit
+
+
+def _check_rate_limit(*, room, author):
+    """CHAT_RATE_LIMIT per user per room."""
+    wait, limit = _rate_limit_wait(key=room.pk, user=author)
     if wait:
+        count, seconds = limit
         raise MessageRejected(
             f"Slow down: you are sending messages too fast (at most {count} every {seconds} seconds). "
             f"Your message is still here; send it again in {wait} second{'s' if wait != 1 else ''}."
@@ -560,11 +567,7 @@ def reaction_toggle(*, room, user, message_id, emoji):
 def _check_reaction_rate(*, room, user):
     """CHAT_RATE_LIMIT again, counted apart from messages (its own key): each toggle is a
     frame to every page of the room, so clicking away on chips must not flood them."""
-    limit = parse_rate_limit(settings.CHAT_RATE_LIMIT)
-    if limit is None:
-        return
-    count, seconds = limit
-    wait = send_wait_seconds(room_id=f"{room.pk}:reactions", user_id=user.pk, count=count, seconds=seconds)
+    wait, _ = _rate_limit_wait(key=f"{room.pk}:reactions", user=user)
     if wait:
         raise MessageRejected(f"Slow down: you are reacting too fast. Try again in {wait} s.")
 

@@ -152,9 +152,15 @@ def message_edit_view(request, slug, pk):
 @login_required
 @require_POST
 def message_delete_view(request, slug, pk):
+    return _message_changed_by(request, slug, pk, change=message_delete)
+
+
+def _message_changed_by(request, slug, pk, *, change):
+    """Apply `change` (a service taking room, user and message_id) to one message: to
+    htmx, the message as it is now (every other page gets it from the broadcast)."""
     access = readable_room_or_404(slug=slug, user=request.user)
     try:
-        message = message_delete(room=access.room, user=request.user, message_id=pk)
+        message = change(room=access.room, user=request.user, message_id=pk)
     except MessageRejected as refusal:
         return HttpResponseForbidden(str(refusal))
     if request.htmx:
@@ -302,14 +308,7 @@ def _streamed(request, chunks):
 @require_POST
 def link_preview_remove_view(request, slug, pk):
     """The author takes the link preview card off their message; every open page loses it."""
-    access = readable_room_or_404(slug=slug, user=request.user)
-    try:
-        message = link_preview_remove(room=access.room, user=request.user, message_id=pk)
-    except MessageRejected as refusal:
-        return HttpResponseForbidden(str(refusal))
-    if request.htmx:
-        return _render_message(request, access, message)
-    return see_other(access.room.get_absolute_url())
+    return _message_changed_by(request, slug, pk, change=link_preview_remove)
 
 
 @login_required

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "messages_app",
     "attachments",
     "notifications",
+    "api",
     # The project's own commands (the worker) and shared modules; no models.
     "config",
 ]

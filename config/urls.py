@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("attachments.urls")),
     path("", include("notifications.urls")),
+    path("", include("api.urls")),
     path("", include("rooms.urls")),
     path("", include("messages_app.urls")),
 ]

@@ -241,7 +241,8 @@ def _searchable_messages(*, user, before_id):
     messages = Message.objects.filter(deleted_at__isnull=True, room__in=room_list_readable(user=user))
     if before_id is not None:
         messages = messages.filter(id__lt=before_id)
-    return messages.select_related("room", "author")
+    # A reply says whom it answers: its original and that author come in the same query.
+    return messages.select_related("room", "author", "reply_to__author")
 
 
 def _search(messages, *, query, limit):

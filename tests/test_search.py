@@ -458,3 +458,21 @@ def test_search_page_query_count_does_not_grow_with_results(
     with django_assert_num_queries(queries):
         response = client.get(url, {"q": "budget"})
     assert response.content.decode().count('class="search-result"') == 20
+
+
+def test_a_reply_found_says_whom_it_answers_without_a_query_more(
+    client, user, rooms, django_assert_num_queries
+):
+    room = rooms["public"]
+    client.force_login(user)
+    original = say(room, "Who owns the invoice run?", author=UserFactory(display_name="Ana"))
+    gone = say(room, "Old plan", author=UserFactory(display_name="Bo"))
+    for n in range(10):
+        MessageFactory(room=room, body=f"invoice answer {n}", reply_to=original)
+    MessageFactory(room=room, body="invoice answer to a gone one", reply_to=gone)
+    Message.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+    with django_assert_num_queries(ROOM_SEARCH_QUERIES):
+        page = client.get(f"/rooms/{room.slug}/search/", {"q": "answer"}).content.decode()
+    assert page.count('<span class="search-result-reply">reply to Ana</span>') == 10
+    assert '<span class="search-result-reply">reply to a deleted message</span>' in page
+    assert "reply to Bo" not in page

@@ -2,6 +2,7 @@
 management command and the shell all post, edit and delete through these."""
 
 import logging
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -164,10 +165,16 @@ def _check_slow_mode(membership):
     seconds = room.slow_mode_seconds
     if not seconds or membership.can_moderate:
         return
-    since = timezone.now() - timedelta(seconds=seconds)
-    if Message.objects.filter(author=membership.user_id, room=room, created_at__gte=since).exists():
+    now = timezone.now()
+    recent = Message.objects.filter(
+        author=membership.user_id, room=room, created_at__gte=now - timedelta(seconds=seconds)
+    )
+    last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
+    if last is not None:
+        wait = math.ceil(seconds - (now - last).total_seconds())
         raise MessageRateLimited(
-            f"Slow mode is on: one message every {seconds} seconds. Try again shortly.", retry_after=seconds
+            f"Slow mode is on: one message every {seconds} seconds. Try again shortly.",
+            retry_after=max(1, wait),
         )
 
 

@@ -349,7 +349,7 @@ def test_slow_mode_is_429_too(room, writer):
     _, secret = token_create(user=member, name="t", scope="write")
     api("post", "rooms/general/messages", secret, {"body": "one"})
     refused = api("post", "rooms/general/messages", secret, {"body": "two"})
-    assert refused.status_code == 429 and refused["Retry-After"] == "30"
+    assert refused.status_code == 429 and 29 <= int(refused["Retry-After"]) <= 30
 
 
 def test_muted_and_archived_are_403(room, writer, alice):

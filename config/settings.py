@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "allauth",
     "allauth.account",
+    # django-ninja: its Swagger UI template and static files (the API docs, /api/v1/docs).
+    "ninja",
     "accounts",
     "rooms",
     "messages_app",
@@ -422,7 +424,7 @@ LOGGING = {
         **{name: {"filters": ["suspicious"]} for name in SUSPICIOUS_LOGGERS},
         **{
             app: {"level": LOG_LEVEL}
-            for app in ("accounts", "rooms", "messages_app", "attachments", "notifications", "config")
+            for app in ("accounts", "rooms", "messages_app", "attachments", "notifications", "api", "config")
         },
         # The worker's own lines: each task started, finished or failed.
         "django_tasks": {"level": LOG_LEVEL},

@@ -2,6 +2,7 @@
 management command and the shell all post, edit and delete through these."""
 
 import logging
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -51,6 +52,27 @@ Action, Source = ModerationAction.Action, ModerationAction.Source
 
 class MessageRejected(Exception):
     """The rules refused a message action; its text is shown to the user."""
+
+
+class MessageInvalid(MessageRejected):
+    """What was sent is no message: not text, or empty."""
+
+
+class MessageTooLong(MessageRejected):
+    """The text is over CHAT_MESSAGE_MAX_LENGTH."""
+
+
+class MessageNotFound(MessageRejected):
+    """The message named is not in the room, or was deleted."""
+
+
+class MessageRateLimited(MessageRejected):
+    """Too fast (CHAT_RATE_LIMIT, slow mode): `retry_after` seconds until the next try.
+    Subclasses let the API answer 404, 413, 422 or 429 without reading the text."""
+
+    def __init__(self, text, *, retry_after):
+        super().__init__(text)
+        self.retry_after = retry_after
 
 
 def parse_rate_limit(value):
@@ -104,13 +126,13 @@ def _check_not_muted(membership):
 
 def _clean_body(body, *, may_be_empty=False):
     if not isinstance(body, str):
-        raise MessageRejected("A message must be text.")
+        raise MessageInvalid("A message must be text.")
     body = without_control_characters(body).strip()
     if not body and not may_be_empty:
-        raise MessageRejected("Write something before sending.")
+        raise MessageInvalid("Write something before sending.")
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
     if len(body) > limit:
-        raise MessageRejected(f"A message can be at most {limit:,} characters (this one has {len(body):,}).")
+        raise MessageTooLong(f"A message can be at most {limit:,} characters (this one has {len(body):,}).")
     return body
 
 
@@ -129,9 +151,10 @@ def _check_rate_limit(*, room, author):
     wait, limit = _rate_limit_wait(key=room.pk, user=author)
     if wait:
         count, seconds = limit
-        raise MessageRejected(
+        raise MessageRateLimited(
             f"Slow down: you are sending messages too fast (at most {count} every {seconds} seconds). "
-            f"Your message is still here; send it again in {wait} second{'s' if wait != 1 else ''}."
+            f"Your message is still here; send it again in {wait} second{'s' if wait != 1 else ''}.",
+            retry_after=wait,
         )
 
 
@@ -142,9 +165,17 @@ def _check_slow_mode(membership):
     seconds = room.slow_mode_seconds
     if not seconds or membership.can_moderate:
         return
-    since = timezone.now() - timedelta(seconds=seconds)
-    if Message.objects.filter(author=membership.user_id, room=room, created_at__gte=since).exists():
-        raise MessageRejected(f"Slow mode is on: one message every {seconds} seconds. Try again shortly.")
+    now = timezone.now()
+    recent = Message.objects.filter(
+        author=membership.user_id, room=room, created_at__gte=now - timedelta(seconds=seconds)
+    )
+    last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
+    if last is not None:
+        wait = math.ceil(seconds - (now - last).total_seconds())
+        raise MessageRateLimited(
+            f"Slow mode is on: one message every {seconds} seconds. Try again shortly.",
+            retry_after=max(1, wait),
+        )
 
 
 def _room_members(*, room, usernames=None):
@@ -213,7 +244,7 @@ def message_post(*, room, author, body, client_id=None, files=None, reply_to=Non
     original = _message_in_room(room=room, message_id=reply_to) if reply_to is not None else None
     prepared = parts_prepare(files, room=room, author=author) if files else []
     if not body and not prepared:
-        raise MessageRejected("Write something before sending.")
+        raise MessageInvalid("Write something before sending.")
     try:
         message = _save_new_message(
             room=room,
@@ -314,9 +345,9 @@ def _message_sent_before(*, room, author, client_id):
 def _message_in_room(*, room, message_id):
     message = Message.objects.select_related("author", "room").filter(room=room, pk=message_id).first()
     if message is None:
-        raise MessageRejected("That message does not exist in this room.")
+        raise MessageNotFound("That message does not exist in this room.")
     if message.is_deleted:
-        raise MessageRejected("That message was deleted.")
+        raise MessageNotFound("That message was deleted.")
     return message
 
 
@@ -569,7 +600,9 @@ def _check_reaction_rate(*, room, user):
     frame to every page of the room, so clicking away on chips must not flood them."""
     wait, _ = _rate_limit_wait(key=f"{room.pk}:reactions", user=user)
     if wait:
-        raise MessageRejected(f"Slow down: you are reacting too fast. Try again in {wait} s.")
+        raise MessageRateLimited(
+            f"Slow down: you are reacting too fast. Try again in {wait} s.", retry_after=wait
+        )
 
 
 def _check_reaction_room(message, *, emoji):

@@ -151,7 +151,13 @@ def request(client, user, method, path, data, *, htmx):
     session = client.cookies.get("sessionid")
     try:
         with transaction.atomic():
-            status = getattr(client, method)(path, data, headers=headers).status_code
+            response = getattr(client, method)(path, data, headers=headers)
+            status = response.status_code
+            if response.streaming:
+                # Read to its end as a server would: a streamed export's generator finishes
+                # (its queries done) now, not in the garbage collector in the middle of some
+                # later query on the same connection ("another command is already in progress").
+                b"".join(response.streaming_content)
             raise RolledBack
     except RolledBack:
         pass

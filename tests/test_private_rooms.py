@@ -135,7 +135,7 @@ def test_every_room_url_answers_exactly_like_a_missing_room(client, settings, va
     settings.DEBUG = False  # the production 404 page
     room, message, cracker, _ = vault
     client.force_login(outsider_of(room, kind))
-    values = {"pk": message.pk, "user_id": cracker.pk, "action": "ban"}
+    values = {"pk": message.pk, "message_id": message.pk, "user_id": cracker.pk, "action": "ban"}
     memberships_before = list(Membership.objects.filter(room=room).values())
 
     private = answers_for(client, room.slug, values)
@@ -261,7 +261,7 @@ def test_every_url_of_a_direct_conversation_answers_like_a_missing_room(db, clie
     conversation = direct_conversation_open(user=keeper, others=[cracker])
     message = message_post(room=conversation, author=keeper, body=f"psst: {SECRET_CODE}")
     client.force_login(outsider_of(conversation, kind))
-    values = {"pk": message.pk, "user_id": cracker.pk, "action": "ban"}
+    values = {"pk": message.pk, "message_id": message.pk, "user_id": cracker.pk, "action": "ban"}
 
     private = answers_for(client, conversation.slug, values)
     missing = answers_for(client, MISSING, values)

@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ApiToken(models.Model):
+    """A personal access token: a user's key to the REST API, for scripts and tools.
+
+    Only the SHA-256 of the secret is stored (a leaked table lets nobody in); the
+    secret itself is shown once, when the token is made (api/services.py). `prefix`,
+    the secret's first characters, lets its owner tell their tokens apart."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read: GET only"
+        WRITE = "write", "Write: read, post, edit and delete"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Written at most once a minute (token_authenticate): not one UPDATE per request.
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "api_token"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…, {self.user})"
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    @property
+    def can_write(self):
+        return self.scope == self.Scope.WRITE

@@ -1,4 +1,4 @@
-"""ASGI entry point: Django for HTTP, the room consumer for WebSockets."""
+"""ASGI entry point: Django for HTTP, the room consumer for WebSockets (browsers and bots)."""
 
 import gc
 import logging
@@ -10,10 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Set up Django before importing anything that touches models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from api.socket_auth import TokenOrBrowserAuth  # noqa: E402
 from config.backends import backend_summary  # noqa: E402
 from config.body_limit import BodySizeLimit  # noqa: E402
 from messages_app.routing import websocket_urlpatterns  # noqa: E402
@@ -32,6 +31,7 @@ for line in backend_summary():
 application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Browsers: an allowed Origin, then the session; bots: a token (api/socket_auth.py).
+        "websocket": TokenOrBrowserAuth(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -56,6 +56,9 @@ CLOSE_RECONNECT = 1012  # reconnected too: the new handshake reads the browser's
 PASSWORD_RECHECK_SECONDS = 1
 
 SEND_FAILED = "That did not work. Please try again in a moment."
+# A socket opened with a read-scoped API token (scope["read_only"]) may only mark read.
+READ_ONLY_ACTIONS = {"read"}
+READ_ONLY_REFUSAL = "This token's scope is read: it cannot write."
 # Frames from one browser waiting behind the one being handled; past this, the socket
 # stops reading (backpressure) instead of queueing without bound.
 MAX_QUEUED_FRAMES = 16
@@ -263,6 +266,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         )
         try:
             frame = parse_frame(text_data)
+            if self.scope.get("read_only") and frame.action not in READ_ONLY_ACTIONS:
+                await self.send_error(READ_ONLY_REFUSAL)
+                return
             await getattr(self, f"do_{frame.action}")(frame)
         except (FrameError, MessageRejected) as refusal:
             await self.send_error(str(refusal))

@@ -77,6 +77,12 @@ def test_the_owner_makes_a_hook_and_sees_its_url_once_and_only_its_hash_is_store
 
 
 @pytest.mark.django_db
+def test_bots_are_not_in_the_people_directory(room, owner, hook):
+    people = logged_in(owner).get("/people/").content.decode()
+    assert owner.username in people and hook[0].bot.username not in people and "Deploys" not in people
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("name", ["", "   ", "x" * 51])
 def test_a_hook_needs_a_name_of_at_most_50_characters(room, owner, name):
     response = logged_in(owner).post(f"/rooms/{room.slug}/webhooks/", {"name": name})

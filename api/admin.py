@@ -22,7 +22,7 @@ class IncomingWebhookAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected webhooks")
     def revoke(self, request, queryset):
-        hooks = list(queryset.filter(revoked_at__isnull=True).select_related("room"))
+        hooks = list(queryset.filter(revoked_at__isnull=True).select_related("room", "bot"))
         for hook in hooks:
             webhook_revoke(hook=hook, revoked_by=request.user)
         self.message_user(request, f"{len(hooks)} webhook(s) revoked.", messages.SUCCESS)

@@ -27,6 +27,7 @@ from messages_app.ratelimit import send_wait_seconds
 from messages_app.services import MessageRateLimited, MessageRejected, message_post, parse_rate_limit
 from messages_app.text import without_control_characters
 from rooms.models import Membership
+from rooms.services import room_leave
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +96,17 @@ def webhook_create(*, room, created_by, name):
     return hook, token
 
 
+@transaction.atomic
 def webhook_revoke(*, hook, revoked_by=None):
-    """Turn the hook's URL off for good (its bot and messages stay). Revoking twice is a no-op."""
+    """Turn the hook's URL off for good. Its bot leaves the room and its account is closed;
+    its messages stay, under its name. Revoking twice is a no-op."""
     updated = IncomingWebhook.objects.filter(pk=hook.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
     if updated:
         hook.refresh_from_db(fields=["revoked_at"])
+        room_leave(room=hook.room, user=hook.bot)
+        get_user_model().objects.filter(pk=hook.bot_id).update(is_active=False)
         who = revoked_by.username if revoked_by else "-"
         logger.info("webhook revoked room=%s id=%s by=%s", hook.room_id, hook.pk, who)
     return hook

@@ -135,6 +135,9 @@ def test_the_owner_revokes_a_hook_and_its_url_is_404(room, owner, hook):
     assert response.status_code == 303 and response["Location"] == f"/rooms/{room.slug}/webhooks/"
     hook.refresh_from_db()
     assert hook.revoked_at is not None
+    # Its bot leaves the room, its account closed (its messages would stay).
+    assert not Membership.objects.filter(user=hook.bot).exists()
+    assert not type(hook.bot).objects.get(pk=hook.bot_id).is_active
     refused = send(path, {"text": "after the revoke"})
     assert refused.status_code == 404 and "revoked" in refused.json()["detail"]
     assert not Message.objects.exists()

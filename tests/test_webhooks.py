@@ -77,6 +77,13 @@ def test_the_owner_makes_a_hook_and_sees_its_url_once_and_only_its_hash_is_store
 
 
 @pytest.mark.django_db
+def test_the_bot_is_in_the_member_list_with_its_badge(room, owner, hook):
+    page = page_of(room, owner)
+    bot_row = re.search(rf'<li data-user="{hook[0].bot_id}">.*?</li>', page, re.DOTALL).group()
+    assert "Deploys" in bot_row and '<span class="bot-badge">bot</span>' in bot_row
+
+
+@pytest.mark.django_db
 def test_bots_are_not_in_the_people_directory(room, owner, hook):
     people = logged_in(owner).get("/people/").content.decode()
     assert owner.username in people and hook[0].bot.username not in people and "Deploys" not in people

@@ -25,6 +25,9 @@ class User(AbstractUser):
     status_text = models.CharField(max_length=80, blank=True)
     time_zone = models.CharField(max_length=64, blank=True)
     avatar = models.CharField(max_length=100, blank=True)
+    # A bot (an incoming webhook's, api/webhooks.py): it posts, it never logs in (its
+    # password is unusable); its messages carry a "bot" badge.
+    is_bot = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

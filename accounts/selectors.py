@@ -71,8 +71,8 @@ def _by_shown_name(people):
 def people_search(*, query=""):
     """Everyone with an active account whose username, display name, first or last name
     contains `query` (any case), ordered by shown name: the people directory and the
-    conversation picker. Nothing about anyone's rooms."""
-    people = get_user_model().objects.filter(is_active=True)
+    conversation picker (webhooks' bots are nobody to look for). Nothing about anyone's rooms."""
+    people = get_user_model().objects.filter(is_active=True, is_bot=False)
     query = query.strip()
     if query:
         people = people.filter(

@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from api import views
+from api import views, webhook_views
 from api.errors import error_response, with_json_errors
 from api.rest import api
 
@@ -28,5 +28,12 @@ urlpatterns = [
     path("accounts/tokens/", views.token_page, name="api_tokens"),
     path("accounts/tokens/<int:pk>/revoke/", views.token_revoke_view, name="api_token_revoke"),
     path("api/v1/", _api_patterns()),
+    path("hooks/<str:token>/", webhook_views.webhook_post_view, name="webhook_post"),
+    path("rooms/<slug:slug>/webhooks/", webhook_views.room_webhooks, name="room_webhooks"),
+    path(
+        "rooms/<slug:slug>/webhooks/<int:pk>/revoke/",
+        webhook_views.room_webhook_revoke,
+        name="room_webhook_revoke",
+    ),
     re_path(r"^api/", api_not_found, name="api_not_found"),
 ]

@@ -370,6 +370,10 @@ if LINK_PREVIEW_ALLOW_LOOPBACK and not DEBUG:
 # --- Chat rules -------------------------------------------------------------
 CHAT_MESSAGE_MAX_LENGTH = 4000
 CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "30/10")
+# Incoming webhooks (api/webhooks.py): posts per hook, `<count>/<seconds>` (`0`: no limit),
+# on top of CHAT_RATE_LIMIT for the hook's bot; and the largest body a hook accepts.
+WEBHOOK_RATE_LIMIT = os.environ.get("WEBHOOK_RATE_LIMIT", "30/60")
+WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", str(64 * 1024)))
 # Sockets one user may hold open at once, every room and server process together (0: no
 # cap); the next one is closed with 4429. Each open tab of a room holds one.
 CHAT_MAX_SOCKETS_PER_USER = int(os.environ.get("CHAT_MAX_SOCKETS_PER_USER", "20"))

@@ -42,6 +42,11 @@ class Message(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies", db_index=False
     )
     reply_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # A bot's overrides for this one message (an incoming webhook's `username` and
+    # `icon_url`): shown in place of its author's name. The icon is kept as sent, never
+    # rendered: a page must not load a picture from an address a webhook caller chose.
+    bot_name = models.CharField(max_length=80, default="", db_default="", blank=True, editable=False)
+    bot_icon_url = models.URLField(max_length=500, default="", db_default="", blank=True, editable=False)
     # Pinned by an owner or moderator: the room's pins panel lists these.
     pinned_at = models.DateTimeField(null=True, blank=True)
     pinned_by = models.ForeignKey(

@@ -223,14 +223,15 @@ def _not_blocking(mentioned_ids, *, author):
     return [user_id for user_id in mentioned_ids if user_id not in blockers]
 
 
-def message_post(*, room, author, body, client_id=None, files=None, reply_to=None):
+def message_post(*, room, author, body, client_id=None, files=None, reply_to=None, bot_as=None):
     """Save a member's message and announce it to the room once it is committed.
 
     `client_id` (a UUID chosen by the sender's page) makes a retried send return
     the message it already created instead of posting it twice. `files` (uploaded
     files) go to the parts that apps above add to messages (parts.py): a message
     with files may have no text. `reply_to` (a message id) makes it a reply to a
-    message of the same room."""
+    message of the same room. `bot_as` (a bot's `(name, icon URL)`, either may be None)
+    is stored on the message, shown beside the bot badge."""
     body = _clean_body(body, may_be_empty=bool(files))
     existing = _message_sent_before(room=room, author=author, client_id=client_id) if client_id else None
     if existing is not None:
@@ -254,6 +255,7 @@ def message_post(*, room, author, body, client_id=None, files=None, reply_to=Non
             parts=prepared,
             may_mention_room=membership.can_moderate,
             reply_to=original,
+            bot_as=bot_as,
         )
     except IntegrityError:  # the same send, retried concurrently, won the race
         parts_discard(prepared)
@@ -266,7 +268,11 @@ def message_post(*, room, author, body, client_id=None, files=None, reply_to=Non
 
 
 @transaction.atomic
-def _save_new_message(*, room, author, body, client_id, parts=(), may_mention_room=False, reply_to=None):
+def _save_new_message(
+    *, room, author, body, client_id, parts=(), may_mention_room=False, reply_to=None, bot_as=None
+):
+    bot_name, bot_icon_url = bot_as or (None, None)
+    bot_name, bot_icon_url = bot_name or "", bot_icon_url or ""
     message = Message(
         room=room,
         author=author,
@@ -274,6 +280,8 @@ def _save_new_message(*, room, author, body, client_id, parts=(), may_mention_ro
         client_id=client_id,
         parts_text=parts_text(parts),
         reply_to=reply_to,
+        bot_name=bot_name,
+        bot_icon_url=bot_icon_url,
     )
     mentioned = _render(message, room=room, may_mention_room=may_mention_room)
     mentioned_ids = _not_blocking(mentioned, author=author)

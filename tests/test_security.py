@@ -27,6 +27,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from api.services import token_create
+from api.webhooks import webhook_create
 from attachments.tasks import attachments_sweep
 from config.security import CONTENT_SECURITY_POLICY
 from messages_app.models import Message, ModerationAction
@@ -60,6 +61,7 @@ class World:
             room=self.room, author=self.bob, body="a file", files=[SimpleUploadedFile("notes.txt", b"notes")]
         )
         self.invitation = invitation_create(room=self.room, created_by=self.owner)
+        self.webhook, _ = webhook_create(room=self.room, created_by=self.owner, name="CI")
         report_create(room=self.room, reporter=self.owner, message_id=self.bob_message.pk, reason="spam")
         ModerationAction.objects.create(
             actor=self.owner, action="mute", room=self.room, target_user=self.bob, source="page"
@@ -264,7 +266,9 @@ def test_the_policy_header_costs_no_query(client, world, django_assert_max_num_q
 
 # RFC 8058's one-click unsubscribe: the mail client POSTs without cookie or token; the
 # signed token in the URL is its authority (tests/test_digest.py refuses forged ones).
-CSRF_EXEMPT = {"email_unsubscribe"}
+# An incoming webhook is called by another program, with its secret token in the URL
+# as its authority (tests/test_webhooks.py); it sets no cookie and reads none.
+CSRF_EXEMPT = {"email_unsubscribe", "webhook_post"}
 # The REST API (api/): bearer-token clients send no CSRF token, so ninja's views are exempt
 # from the middleware and the API checks CSRF itself for session callers (api/auth.py).
 API = "api/"

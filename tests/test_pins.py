@@ -4,6 +4,7 @@ lists them, live; a deleted message leaves it."""
 import pytest
 from asgiref.sync import sync_to_async
 from django.urls import reverse
+from django.utils import timezone
 
 from messages_app.models import Message
 from messages_app.selectors import message_list_pinned
@@ -108,3 +109,16 @@ async def test_a_pin_reaches_every_page_with_the_new_list():
     pins = next(frame for frame in frames if 'id="pins-list"' in frame)
     assert 'hx-swap-oob="true"' in pins and "pin me" in pins
     await viewer.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_page_that_reconnects_sees_a_pin_made_while_it_was_away(room, member, moderator, message):
+    client = logged_in(member)
+    since = timezone.now().isoformat()
+    message_pin_toggle(room=room, user=moderator, message_id=message.pk)
+    catch_up = {"after": message.pk, "changed_since": since}
+    html = client.get(reverse("room_messages", args=[room.slug]), catch_up).content.decode()
+    assert f'id="message-{message.pk}"' in html and '<span class="pinned-mark">Pinned</span>' in html
+    message_pin_toggle(room=room, user=moderator, message_id=message.pk)  # and the unpin, later
+    html = client.get(reverse("room_messages", args=[room.slug]), catch_up).content.decode()
+    assert f'id="message-{message.pk}"' in html and "pinned-mark" not in html

@@ -265,10 +265,10 @@ def test_message_actions_are_44_pixel_targets_on_phones_and_touch_screens(asgi_s
     width = screen["viewport"]["width"]
 
     mine_boxes = visible_action_boxes(page, page.locator(f"#message-{mine.pk}"))
-    assert set(mine_boxes) == {"Reply", "Edit", "Delete", "Pin"}  # the owner pins
+    assert set(mine_boxes) == {"Reply", "React", "Edit", "Delete", "Pin"}  # the owner pins
     assert_touch_sized(mine_boxes, width)
     other_boxes = visible_action_boxes(page, page.locator(f"#message-{other.pk}"))
-    assert set(other_boxes) == {"Reply", "Delete", "Report", "Pin"}  # the owner moderates
+    assert set(other_boxes) == {"Reply", "React", "Delete", "Report", "Pin"}  # the owner moderates
     assert_touch_sized(other_boxes, width)
 
     # Taller than their short message: shown over the message below, not under it; hidden,
@@ -300,5 +300,5 @@ def test_message_actions_stay_small_links_on_a_desktop_with_a_mouse(asgi_server,
     mine = MessageFactory(room=room, author=me, body="a message")
     page = open_room(logged_in(new_context, asgi_server, me, viewport=DESKTOP), room)
     boxes = visible_action_boxes(page, page.locator(f"#message-{mine.pk}"))
-    assert set(boxes) == {"Reply", "Edit", "Delete"}
+    assert set(boxes) == {"Reply", "React", "Edit", "Delete"}
     assert all(box["height"] < 30 for box in boxes.values()), boxes

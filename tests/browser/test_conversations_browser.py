@@ -123,6 +123,24 @@ def test_a_quote_jumps_to_its_original_loading_older_pages_as_needed(asgi_server
     assert errors == []
 
 
+def test_a_quote_of_a_message_more_than_ten_pages_back_opens_the_room_around_it(asgi_server, new_context):
+    room = RoomFactory()
+    alice, bob = MembershipFactory(room=room).user, MembershipFactory(room=room).user
+    old = MessageFactory(room=room, author=alice, body="from the dawn of the room")
+    Message.objects.bulk_create(Message(room=room, author=alice, body=f"filler {n}") for n in range(560))
+    reply = as_server_code(message_post, room=room, author=bob, body="remember this?", reply_to=old.pk)
+    page = open_room(logged_in(new_context, asgi_server, bob), room)
+    errors = watch_for_errors(page)
+
+    quote_in(page, reply).locator("strong").click()
+    around = re.compile(rf"/rooms/{room.slug}/\?around={old.pk}#message-{old.pk}$")
+    expect(page).to_have_url(around, timeout=30_000)  # after ten pages loaded in place
+    original = page.locator(f"#messages > #message-{old.pk}")
+    expect(original).to_have_class(re.compile(r"\bhighlighted\b"))
+    expect(original).to_be_in_viewport()
+    assert errors == []
+
+
 def test_n_replies_opens_the_thread_whose_composer_answers_live_into_the_other_open_thread(
     asgi_server, new_context
 ):

@@ -254,6 +254,19 @@ async def test_a_page_that_reconnects_sees_the_new_reply_count():
 
 
 @pytest.mark.django_db
+def test_a_page_that_reconnects_gets_the_quotes_of_an_original_deleted_while_away(room, member, original):
+    reply = message_post(room=room, author=member, body="my answer", reply_to=original.pk)
+    away_since = timezone.now()
+    message_delete(room=room, user=member, message_id=original.pk)
+    query = {"after": reply.pk, "changed_since": away_since.isoformat()}
+    html = logged_in(member).get(f"/rooms/{room.slug}/messages/", query).content.decode()
+    quotes = f"hx-swap-oob=\"outerHTML:.reply-quote[data-quote-of='{original.pk}']\""
+    assert html.count(quotes) == 1
+    quote = html[html.index(quotes) :]
+    assert "original deleted" in quote[: quote.index("</a>")]
+
+
+@pytest.mark.django_db
 def test_the_export_keeps_who_answers_whom_and_the_pins(room, member, original):
     moderator = MembershipFactory(room=room, role=Membership.Role.MODERATOR).user
     reply = message_post(room=room, author=moderator, body="an answer", reply_to=original.pk)

@@ -183,23 +183,36 @@
     landing.appendChild(stub);
   }
 
-  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+  function landMissing(html) {
     var updated = /<article id="(message-\d+)"[^>]*hx-swap-oob="true"/g;
     var quotes = /hx-swap-oob="outerHTML:\.reply-quote\[data-quote-of='(\d+)'\]"/g;
     var match, stub;
-    while ((match = updated.exec(event.detail.message))) {
+    while ((match = updated.exec(html))) {
       if (document.getElementById(match[1])) continue;
       stub = document.createElement("div");
       stub.id = match[1];
       land(stub);
     }
-    while ((match = quotes.exec(event.detail.message))) {
+    while ((match = quotes.exec(html))) {
       if (document.querySelector('.reply-quote[data-quote-of="' + match[1] + '"]')) continue;
       stub = document.createElement("a");
       stub.className = "reply-quote";
       stub.dataset.quoteOf = match[1];
       land(stub);
     }
+  }
+
+  function landingEmpty() {
+    var landing = document.getElementById("oob-landing");
+    if (landing) landing.replaceChildren();
+  }
+
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    landMissing(event.detail.message);
+  });
+  // A catch-up (sync.js) brings the same replacements by HTTP.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.shouldSwap && typeof event.detail.serverResponse === "string") landMissing(event.detail.serverResponse);
   });
 
   document.addEventListener("htmx:wsAfterMessage", function (event) {
@@ -207,11 +220,11 @@
     if (refused && refused.textContent.trim() && sentReply && replyBox()) replyBox().replaceWith(sentReply);
     if (refused) sentReply = null;
     threadFollow();
-    var landing = document.getElementById("oob-landing");
-    if (landing) landing.replaceChildren();
+    landingEmpty();
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
+    landingEmpty();
     if (event.target.id === "thread" || event.detail.elt.id === "thread") {
       var panel = threadPanel();
       if (panel) (panel.querySelector("#thread-body") || panel.querySelector(".thread-close")).focus();

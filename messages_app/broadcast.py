@@ -54,9 +54,14 @@ def page_notice_for(event, *, user_id, room):
 
 
 def message_update_broadcast(message):
-    """An edited or deleted message: replace it in place on every page showing it."""
+    """An edited or deleted message: replace it in place on every page showing it, and
+    in the same frame, if it has replies, their quotes of it (all of them, by one
+    fragment): "original deleted" shows live, as an edit or a restore does."""
     context = {"message": message_run_of(message), "room": message.room, "oob": True}
     html = render_to_string("messages_app/partials/message.html", context)
+    if message.reply_count:
+        quote = {"original": message, "room": message.room, "quote_oob": True}
+        html += render_to_string("messages_app/partials/reply_quote.html", quote)
     if room_broadcast_html(message.room, html):
         logger.info("message update broadcast room=%s id=%s", message.room.slug, message.pk)
 

@@ -254,6 +254,19 @@ async def test_a_page_that_reconnects_sees_the_new_reply_count():
 
 
 @pytest.mark.django_db
+def test_a_page_that_reconnects_gets_the_quotes_of_an_original_deleted_while_away(room, member, original):
+    reply = message_post(room=room, author=member, body="my answer", reply_to=original.pk)
+    away_since = timezone.now()
+    message_delete(room=room, user=member, message_id=original.pk)
+    query = {"after": reply.pk, "changed_since": away_since.isoformat()}
+    html = logged_in(member).get(f"/rooms/{room.slug}/messages/", query).content.decode()
+    quotes = f"hx-swap-oob=\"outerHTML:.reply-quote[data-quote-of='{original.pk}']\""
+    assert html.count(quotes) == 1
+    quote = html[html.index(quotes) :]
+    assert "original deleted" in quote[: quote.index("</a>")]
+
+
+@pytest.mark.django_db
 def test_the_export_keeps_who_answers_whom_and_the_pins(room, member, original):
     moderator = MembershipFactory(room=room, role=Membership.Role.MODERATOR).user
     reply = message_post(room=room, author=moderator, body="an answer", reply_to=original.pk)
@@ -266,3 +279,34 @@ def test_the_export_keeps_who_answers_whom_and_the_pins(room, member, original):
     url = reverse("room_export", args=[room.slug]) + "?format=html"
     html = b"".join(client.get(url).streaming_content).decode()
     assert f'<a href="#message-{original.pk}">In reply to' in html and "(pinned)" in html
+
+
+@live
+async def test_deleting_an_original_sends_its_quotes_as_original_deleted_in_the_same_frame():
+    """One fragment for every quote of the original (rendered once, in the frame that
+    replaces the original), so the pages already showing its replies say so live; a
+    restore sends the quote back; a message without replies sends none."""
+    room = await sync_to_async(RoomFactory)()
+    author, reader = await make_member(room, role="owner"), await make_member(room)
+    original = await sync_to_async(message_post)(room=room, author=author, body="the question")
+    await sync_to_async(message_post)(room=room, author=reader, body="an answer", reply_to=original.pk)
+    lonely = await sync_to_async(message_post)(room=room, author=author, body="nobody answered")
+    viewer = await open_socket(room.slug, reader)
+    quotes = f"hx-swap-oob=\"outerHTML:.reply-quote[data-quote-of='{original.pk}']\""
+
+    await sync_to_async(message_delete)(room=room, user=author, message_id=original.pk)
+    frame = (await receive_until(viewer, f'<article id="message-{original.pk}"'))[-1]
+    assert frame.count(quotes) == 1 and frame.count("hx-swap-oob=") == 2
+    quote = frame[frame.index('<a class="reply-quote"', frame.index("</article>")) :]
+    assert "original deleted" in quote and "the question" not in quote
+
+    restored = await Message.objects.aget(pk=original.pk)
+    await sync_to_async(message_restore)(message=restored, actor=author, source="page")
+    frame = (await receive_until(viewer, f'<article id="message-{original.pk}"'))[-1]
+    quote = frame[frame.index(quotes) :]
+    assert "the question" in quote and "original deleted" not in quote
+
+    await sync_to_async(message_delete)(room=room, user=author, message_id=lonely.pk)
+    frame = (await receive_until(viewer, f'<article id="message-{lonely.pk}"'))[-1]
+    assert "reply-quote" not in frame
+    await viewer.disconnect()

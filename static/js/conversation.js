@@ -1,11 +1,14 @@
 // Replies and threads (issue 16): a message's Reply quotes it above the composer, a quote
-// scrolls to its original when the page shows it, and the open thread panel follows the
-// live log. Also: a socket update for a message this page does not show lands out of
+// scrolls to its original (loading older pages first when the page does not show it yet),
+// and the open thread panel follows the live log, takes the focus and gives it back. Also: a socket update for a message this page does not show lands out of
 // sight instead of failing (htmx logs an out-of-band swap without a target as an error).
 (function () {
   "use strict";
 
   var QUOTE_LENGTH = 120;
+  var JUMP_PAGES_MAX = 10; // older pages loaded in place for a quote; further: its ?around= link
+  var seeking = null; // {id, href, sentinel}: the original a quote is loading pages for
+  var threadOpener = null; // the id of the message whose "N replies" opened the thread
 
   function replyBox() {
     return document.getElementById("composer-reply");
@@ -35,6 +38,8 @@
     return panel && panel.dataset.thread ? panel : null;
   }
 
+  // Closed, the focus goes back to the "N replies" that opened it (a live update may have
+  // replaced that link since), else to the composer.
   function threadClose() {
     var panel = threadPanel();
     if (!panel) return;
@@ -43,7 +48,46 @@
     empty.className = "thread-panel";
     empty.hidden = true;
     panel.replaceWith(empty);
+    var opener = threadOpener && document.querySelector("#messages > #message-" + threadOpener + " .thread-link");
+    var back = opener || document.getElementById("composer-body");
+    if (back) back.focus();
   }
+
+  function flash(original) {
+    original.scrollIntoView({ block: "center" });
+    original.classList.remove("flash");
+    void original.offsetWidth; // restart the animation on a second click
+    original.classList.add("flash");
+  }
+
+  // Go to a quoted message: at once when the list shows it; when it is older than the
+  // list's first, through the sentinel at the top (as scrolling up would), one page at a
+  // time (again once htmx has taken in the original or the next sentinel: htmx:load);
+  // else, or after too many pages, by its link.
+  function seek() {
+    var original = document.getElementById("message-" + seeking.id);
+    if (original && original.closest("#messages")) {
+      seeking = null;
+      return flash(original);
+    }
+    var first = document.querySelector("#messages > .message[data-id]");
+    var sentinel = document.querySelector("#messages > .history-before");
+    if (sentinel && first && seeking.id < Number(first.dataset.id) && seeking.pages++ < JUMP_PAGES_MAX) {
+      seeking.sentinel = sentinel;
+      return htmx.trigger(sentinel, "click");
+    }
+    location.href = seeking.href;
+    seeking = null;
+  }
+
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail.elt;
+    if (!seeking || !seeking.sentinel || document.body.contains(seeking.sentinel) || !elt.matches) return;
+    if (elt.matches("#messages > .history-before") || elt.id === "message-" + seeking.id) seek();
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (seeking && event.detail.elt === seeking.sentinel && !event.detail.successful) seeking = null;
+  });
 
   // The open thread shows its message and replies as the room's list (or the landing
   // below) has them now: added when new, replaced when edited or deleted.
@@ -94,14 +138,13 @@
       return;
     }
     var quote = target.closest("[data-quote-of]");
-    var original = quote && document.getElementById("message-" + quote.dataset.quoteOf);
-    if (original && original.closest("#messages")) {
+    if (quote && document.getElementById("messages") && !seeking) {
       event.preventDefault();
-      original.scrollIntoView({ block: "center" });
-      original.classList.remove("flash");
-      void original.offsetWidth; // restart the animation on a second click
-      original.classList.add("flash");
+      seeking = { id: Number(quote.dataset.quoteOf), href: quote.href, pages: 0 };
+      seek();
     }
+    var opener = target.closest("#messages .thread-link");
+    if (opener) threadOpener = opener.closest(".message").dataset.id;
   });
 
   document.addEventListener("keydown", function (event) {
@@ -126,24 +169,50 @@
     if (event.target.matches(".thread-composer")) event.target.elements.body.value = "";
   });
 
-  // An update (an edit, a new reply count) for a message the page does not show: give it
-  // a hidden place to land, and empty that place once the frame is handled.
-  document.addEventListener("htmx:wsBeforeMessage", function (event) {
-    var updated = /<article id="(message-\d+)"[^>]*hx-swap-oob="true"/g;
-    var match;
-    while ((match = updated.exec(event.detail.message))) {
-      if (document.getElementById(match[1])) continue;
-      var landing = document.getElementById("oob-landing");
-      if (!landing) {
-        landing = document.createElement("div");
-        landing.id = "oob-landing";
-        landing.hidden = true;
-        document.body.appendChild(landing);
-      }
-      var stub = document.createElement("div");
-      stub.id = match[1];
-      landing.appendChild(stub);
+  // An update (an edit, a new reply count) for a message the page does not show, or the
+  // quotes of a message that no reply on the page quotes: give it a hidden place to land,
+  // and empty that place once the frame is handled.
+  function land(stub) {
+    var landing = document.getElementById("oob-landing");
+    if (!landing) {
+      landing = document.createElement("div");
+      landing.id = "oob-landing";
+      landing.hidden = true;
+      document.body.appendChild(landing);
     }
+    landing.appendChild(stub);
+  }
+
+  function landMissing(html) {
+    var updated = /<article id="(message-\d+)"[^>]*hx-swap-oob="true"/g;
+    var quotes = /hx-swap-oob="outerHTML:\.reply-quote\[data-quote-of='(\d+)'\]"/g;
+    var match, stub;
+    while ((match = updated.exec(html))) {
+      if (document.getElementById(match[1])) continue;
+      stub = document.createElement("div");
+      stub.id = match[1];
+      land(stub);
+    }
+    while ((match = quotes.exec(html))) {
+      if (document.querySelector('.reply-quote[data-quote-of="' + match[1] + '"]')) continue;
+      stub = document.createElement("a");
+      stub.className = "reply-quote";
+      stub.dataset.quoteOf = match[1];
+      land(stub);
+    }
+  }
+
+  function landingEmpty() {
+    var landing = document.getElementById("oob-landing");
+    if (landing) landing.replaceChildren();
+  }
+
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    landMissing(event.detail.message);
+  });
+  // A catch-up (sync.js) brings the same replacements by HTTP.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.shouldSwap && typeof event.detail.serverResponse === "string") landMissing(event.detail.serverResponse);
   });
 
   document.addEventListener("htmx:wsAfterMessage", function (event) {
@@ -151,14 +220,14 @@
     if (refused && refused.textContent.trim() && sentReply && replyBox()) replyBox().replaceWith(sentReply);
     if (refused) sentReply = null;
     threadFollow();
-    var landing = document.getElementById("oob-landing");
-    if (landing) landing.replaceChildren();
+    landingEmpty();
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
+    landingEmpty();
     if (event.target.id === "thread" || event.detail.elt.id === "thread") {
       var panel = threadPanel();
-      if (panel) panel.querySelector("textarea, .thread-close").focus();
+      if (panel) (panel.querySelector("#thread-body") || panel.querySelector(".thread-close")).focus();
     }
   });
 })();

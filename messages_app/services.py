@@ -308,28 +308,28 @@ def _import_saved(*, room, messages, prepared):
     )
     for position, parts in prepared.items():
         parts_save(parts, message=created[position])
-    if pairs:
+    if pairs or to_saved:
         _import_replies(pairs, to_saved)
     return created
 
 
 def _import_originals(*, room, messages):
-    """([(reply, original)], Counter of replies to originals saved before), each reply's
-    reply_to taken off until its original is saved (bulk_create refuses unsaved
-    relations). An unsaved original gets its reply count before it is saved."""
+    """([(reply, original)] of originals among `messages`, Counter of replies to originals
+    saved before). A reply to one of `messages` has its reply_to taken off until that is
+    saved (bulk_create refuses unsaved relations), and its original counts it already."""
     pairs, to_saved = [], Counter()
     for message in messages:
         original = message.reply_to
         if original is None:
             continue
-        message.reply_to = None
         if original.pk is None:
+            message.reply_to = None
             original.reply_count += 1
+            pairs.append((message, original))
         elif original.room_id != room.pk:
             raise MessageRejected("A reply must be in the room of the message it answers.")
         else:
             to_saved[original.pk] += 1
-        pairs.append((message, original))
     return pairs, to_saved
 
 
@@ -337,7 +337,8 @@ def _import_replies(pairs, to_saved):
     """The replies point at their saved originals; originals saved before count them."""
     for reply, original in pairs:
         reply.reply_to = original
-    Message.objects.bulk_update([reply for reply, _ in pairs], ["reply_to"], batch_size=1000)
+    # Small batches: each is a CASE over its rows, for each of its rows.
+    Message.objects.bulk_update([reply for reply, _ in pairs], ["reply_to"], batch_size=200)
     now = timezone.now()
     for original_id, count in to_saved.items():
         Message.objects.filter(pk=original_id).update(reply_count=F("reply_count") + count, changed_at=now)

@@ -14,6 +14,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from api import slack_import
 from api.models import SlackImportRecord
 from api.slack_text import emoji_for, slack_text
 from attachments.models import Attachment
@@ -258,6 +259,14 @@ def test_thread_replies_answer_the_first_message_of_their_thread(imported):
     assert "Messages: 5 new (2 of them replies), 0 imported before" in out
 
 
+def test_threads_hold_across_batches(alice, tmp_path, monkeypatch):
+    """A thread start saved in an earlier batch than its replies (BATCH bounds memory)."""
+    monkeypatch.setattr(slack_import, "BATCH", 1)
+    run_import(write_export(tmp_path / "export.zip"))
+    first, reply, _files, late, _last = room_messages()
+    assert (reply.reply_to, late.reply_to, first.reply_count) == (first, first, 2)
+
+
 def test_reactions_become_unicode_emoji_and_unknown_names_are_counted(imported, alice):
     first = room_messages()[0]
     bob, carol = User.objects.get(username="bob"), User.objects.get(username="carol")
@@ -266,6 +275,16 @@ def test_reactions_become_unicode_emoji_and_unknown_names_are_counted(imported, 
     assert Reaction.objects.count() == 3
     out, _ = imported
     assert "Reactions: 3" in out and "Skipped: 1 reaction with an unknown emoji name" in out
+
+
+def test_reactions_keep_the_rooms_limit_of_distinct_emoji(alice, tmp_path):
+    names = ["+1", "tada", "heart", "joy", "eyes", "fire", "pray", "clap", "rocket", "wave", "100", "smile"]
+    names += ["sob", "muscle", "bulb", "memo", "coffee", "beers", "grin", "wink", "blush", "cry"]
+    reactions = [{"name": name, "users": ["U2"], "count": 1} for name in names]
+    days = {f"general/{day_name(0)}.json": [message(0, "U1", "react away", reactions=reactions)]}
+    out, _ = run_import(write_export(tmp_path / "export.zip", days=days, files={}))
+    assert Reaction.objects.count() == 20
+    assert "Skipped: 2 reaction refused (a duplicate, or past the distinct emoji limit)" in out
 
 
 def test_a_file_in_the_export_is_attached_and_one_only_linked_is_a_line_of_text(imported):

@@ -114,24 +114,25 @@ def _import(export, *, progress):
     users = users_import(export.users, summary=summary)
     usernames = {slack_id: user.username for slack_id, user in users.items()}
     channel_names = {channel["id"]: str(channel.get("name", "")) for channel in export.channels}
-    days_done, total = 0, export.day_count
-    progress(0, total)
+    done, total = 0, export.day_count
+    progress(done, total)
     for channel in export.channels:
-        room = channel_import(channel, users=users, summary=summary)
         days = export.days.get(str(channel.get("name", "")), [])
+        room = channel_import(channel, users=users, summary=summary)
         if room is None:
-            summary.skip("channel without a known creator or member", len(days))
+            summary.skip("channel without a known creator or member (its days not read)")
         else:
-            importer = ChannelImporter(export, channel=channel, room=room, users=users, summary=summary)
-            importer.text_of = lambda text: slack_text(text, usernames=usernames, channel_names=channel_names)
-            for day in days:
-                importer.day_import(day)
-                days_done += 1
-                progress(days_done, total)
-            importer.flush()
-            room_history_read(room=room, summary=summary)
-    if days_done < total:
-        progress(total, total)
+            importer = ChannelImporter(
+                export,
+                channel=channel,
+                room=room,
+                users=users,
+                summary=summary,
+                text_of=lambda text: slack_text(text, usernames=usernames, channel_names=channel_names),
+            )
+            importer.history_import(days, tick=lambda count, before=done: progress(before + count, total))
+        done += len(days)
+        progress(done, total)
     logger.info("slack import done new=%d skipped=%d", summary.new, sum(summary.skipped.values()))
     return summary
 
@@ -288,14 +289,22 @@ class ChannelImporter:
     """One channel's messages, read day by day and saved in batches, oldest first, so
     that ids follow Slack's times and a reply comes after its thread's start."""
 
-    def __init__(self, export, *, channel, room, users, summary):
+    def __init__(self, export, *, channel, room, users, summary, text_of):
         self.export, self.channel, self.room, self.users, self.summary = export, channel, room, users, summary
+        self.text_of = text_of  # Slack's text -> ours (slack_text with this export's names)
         self.pending = []  # (Slack message, unsaved Message, [uploads])
         self.threads = {}  # ts of a thread's first message -> its Message (saved or pending)
-        self.text_of = str
 
     def key(self, ts):
         return f"{self.channel['id']}/{ts}"
+
+    def history_import(self, days, *, tick):
+        """Every day file of the channel, oldest first; `tick(days done)` after each."""
+        for number, name in enumerate(days, start=1):
+            self.day_import(name)
+            tick(number)
+        self.flush()
+        room_history_read(room=self.room, summary=self.summary)
 
     def day_import(self, name):
         entries = self.export.day_messages(name)

@@ -304,6 +304,14 @@ def test_a_file_in_the_export_is_attached_and_one_only_linked_is_a_line_of_text(
     assert "Files: 1 attached, 1 linked in the text (not in the export)" in out
 
 
+def test_a_file_over_the_attachment_limit_is_linked_instead(alice, tmp_path, settings):
+    settings.ATTACHMENT_MAX_BYTES = len(PNG) - 1
+    out, _ = run_import(write_export(tmp_path / "export.zip"))
+    assert not Attachment.objects.exists()
+    assert room_messages()[2].body.startswith("📎 dot.png\n📎 plan.pdf https://")
+    assert "Skipped: 1 file empty, too large or one too many (linked instead)" in out
+
+
 def test_a_second_run_changes_nothing_and_says_so(imported, tmp_path):
     before = counts()
     out, _ = run_import(str(tmp_path / "export.zip"))

@@ -211,6 +211,12 @@ def test_people_are_matched_by_email_or_created_without_a_usable_password(import
     assert "People: 1 matched by email, 3 created" in out
 
 
+def test_a_created_person_claims_the_account_with_a_password_reset(imported, client):
+    response = client.post(reverse("account_reset_password"), {"email": "bob@slack.example"})
+    assert response.status_code == 302
+    assert [message.to for message in mail.outbox] == [["bob@slack.example"]]
+
+
 def test_channels_become_public_rooms_with_their_members_topic_and_creator(imported, alice):
     general, old = Room.objects.get(slug="general"), Room.objects.get(slug="old-stuff")
     bob, carol = User.objects.get(username="bob"), User.objects.get(username="carol")

@@ -14,6 +14,8 @@ import json
 import re
 import tempfile
 import zipfile
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -62,6 +64,8 @@ class Export:
         for entry in entries:
             if not isinstance(entry, dict) or not TS.match(str(entry.get("ts", ""))):
                 raise ExportRefused(f"{name} holds something that is not a Slack message (no valid ts).")
+            if "thread_ts" in entry and not TS.match(str(entry["thread_ts"])):
+                raise ExportRefused(f"{name} holds a message whose thread_ts is not a Slack time.")
         return sorted(entries, key=lambda entry: ts_key(entry["ts"]))
 
     def read_json(self, name, *, expect):
@@ -69,7 +73,7 @@ class Export:
         limit = json_limit()
         if info.file_size > limit:
             raise ExportRefused(f"{name} is too large ({info.file_size:,} bytes; at most {limit:,}).")
-        with self.archive.open(info) as stream:
+        with _unreadable_refused(name), self.archive.open(info) as stream:
             data = stream.read(limit + 1)  # the header's size may lie
         if len(data) > limit:
             raise ExportRefused(f"{name} is too large (more than {limit:,} bytes).")
@@ -89,11 +93,22 @@ class Export:
         """The bytes of a file of the export, copied to a temporary file (in memory while
         small), rewound: what the attachments app reads like an upload."""
         copy = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (the upload owns it)
-        with self.archive.open(self.files[file_id]) as stream:
+        name = self.files[file_id]
+        with _unreadable_refused(name), self.archive.open(name) as stream:
             while chunk := stream.read(SPOOL_BYTES):
                 copy.write(chunk)
         copy.seek(0)
         return copy
+
+
+@contextmanager
+def _unreadable_refused(name):
+    """A member whose bytes do not match its header (a broken or doctored zip)."""
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        # RuntimeError: an encrypted member; NotImplementedError: a compression zipfile lacks.
+        raise ExportRefused(f"{name} cannot be read from the zip ({error}).") from None
 
 
 def ts_key(ts):

@@ -264,11 +264,11 @@ def members_add(*, room, users):
     return len(new)
 
 
-def room_history_read(*, room, summary):
+def room_history_read(*, room):
     """The imported history arrives read for the room's members: no unread badge or
     mention count for messages years old."""
     newest = Message.objects.filter(room=room).aggregate(newest=Max("id"))["newest"]
-    if newest is not None and summary.messages:
+    if newest is not None:
         unread = Q(last_read_message_id__isnull=True) | Q(last_read_message_id__lt=newest)
         Membership.objects.filter(unread, room=room).update(last_read_message_id=newest)
 
@@ -294,6 +294,7 @@ class ChannelImporter:
         self.text_of = text_of  # Slack's text -> ours (slack_text with this export's names)
         self.pending = []  # (Slack message, unsaved Message, [uploads])
         self.threads = {}  # ts of a thread's first message -> its Message (saved or pending)
+        self.saved = 0
 
     def key(self, ts):
         return f"{self.channel['id']}/{ts}"
@@ -304,7 +305,8 @@ class ChannelImporter:
             self.day_import(name)
             tick(number)
         self.flush()
-        room_history_read(room=self.room, summary=self.summary)
+        if self.saved:
+            room_history_read(room=self.room)
 
     def day_import(self, name):
         entries = self.export.day_messages(name)
@@ -396,6 +398,7 @@ class ChannelImporter:
         self.pending = []
         files = {position: items for position, items in enumerate(uploads) if items}
         created = message_import(room=self.room, messages=list(messages), files=files)
+        self.saved += len(created)
         self.summary.messages += len(created)
         self.summary.replies += sum(1 for message in created if message.reply_to_id)
         self.summary.files += sum(len(items) for items in files.values())

@@ -453,6 +453,11 @@ def _bad_exports(tmp_path):
             {f"general/{day_name(86400 * 5)}.json": b'[{"text": 1}]'},
             "no valid ts",
         ),
+        "a bad thread_ts": (
+            "export",
+            {f"general/{day_name(86400 * 5)}.json": b'[{"ts": "1.2", "thread_ts": [1]}]'},
+            "thread_ts",
+        ),
         "path traversal": ("export", {"../evil.json": b"[]"}, "unsafe file name"),
         "absolute path": ("export", {"/etc/passwd": b"x"}, "unsafe file name"),
         "huge day file": (
@@ -471,6 +476,7 @@ def _bad_exports(tmp_path):
         "malformed users.json",
         "malformed day file",
         "a day that is not messages",
+        "a bad thread_ts",
         "path traversal",
         "absolute path",
         "huge day file",
@@ -493,6 +499,20 @@ def test_bad_exports_are_refused_and_change_nothing(case, alice, tmp_path, setti
     with pytest.raises(CommandError, match=expected) as refused:
         run_import(str(path))
     assert str(refused.value).startswith("Nothing was imported: ")
+    assert counts() == before
+
+
+def test_a_zip_whose_bytes_do_not_match_their_checksum_is_refused(alice, tmp_path):
+    path = tmp_path / "broken.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("users.json", json.dumps(USERS))
+        archive.writestr("channels.json", json.dumps(CHANNELS))
+        archive.writestr(f"general/{day_name(0)}.json", json.dumps([message(0, "U1", "intact text")]))
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"intact text", b"broken text"))
+    before = counts()
+    with pytest.raises(CommandError, match="cannot be read from the zip"):
+        run_import(str(path))
     assert counts() == before
 
 

@@ -231,9 +231,9 @@ def channel_import(channel, *, users, summary):
     channel that users.json knows; None if the channel has nobody to own it."""
     known = records_known(Kind.CHANNEL, [channel["id"]])
     room = Room.objects.filter(pk=known.get(channel["id"])).first() if known else None
-    members = [users[slack_id] for slack_id in channel.get("members") or [] if slack_id in users]
+    members = [users[slack_id] for slack_id in _strings(channel.get("members")) if slack_id in users]
     if room is None:
-        owner = users.get(channel.get("creator")) or (members[0] if members else None)
+        owner = users.get(str(channel.get("creator"))) or (members[0] if members else None)
         if owner is None:
             return None
         room = _room_new(channel, owner=owner)
@@ -271,6 +271,15 @@ def room_history_read(*, room):
     if newest is not None:
         unread = Q(last_read_message_id__isnull=True) | Q(last_read_message_id__lt=newest)
         Membership.objects.filter(unread, room=room).update(last_read_message_id=newest)
+
+
+def _list(value):
+    """A list the export should hold there, or none (what else is there is ignored)."""
+    return value if isinstance(value, list) else []
+
+
+def _strings(value):
+    return [item for item in _list(value) if isinstance(item, str)]
 
 
 def _time(seconds):
@@ -372,7 +381,7 @@ class ChannelImporter:
         """(body, uploads): the files whose bytes the export has become uploads (as
         many as a message may carry), the others a line each: name and Slack link."""
         uploads, lines = [], []
-        for item in entry.get("files") or []:
+        for item in _list(entry.get("files")):
             if not isinstance(item, dict) or item.get("mode") in {"tombstone", "hidden_by_limit"}:
                 self.summary.skip("file deleted or hidden in Slack")
                 continue
@@ -408,7 +417,7 @@ class ChannelImporter:
     def _reactions(self, entries, created):
         reactions = []
         for entry, message in zip(entries, created, strict=True):
-            for reaction in entry.get("reactions") or []:
+            for reaction in _list(entry.get("reactions")):
                 reactions.extend(self._reaction_rows(reaction, message))
         saved, refused = reaction_import(reactions=reactions)
         self.summary.reactions += saved
@@ -417,8 +426,9 @@ class ChannelImporter:
     def _reaction_rows(self, reaction, message):
         if not isinstance(reaction, dict):
             return []
-        people = [slack_id for slack_id in reaction.get("users") or [] if slack_id in self.users]
-        self.summary.skip("reaction by an unknown person", len(reaction.get("users") or []) - len(people))
+        named = _strings(reaction.get("users"))
+        people = [slack_id for slack_id in named if slack_id in self.users]
+        self.summary.skip("reaction by an unknown person", len(named) - len(people))
         emoji = emoji_for(reaction.get("name"))
         if emoji is None:
             self.summary.skip("reaction with an unknown emoji name", len(people))

@@ -516,6 +516,17 @@ def test_a_zip_whose_bytes_do_not_match_their_checksum_is_refused(alice, tmp_pat
     assert counts() == before
 
 
+def test_odd_shapes_where_lists_belong_are_ignored(alice, tmp_path):
+    channels = [{**CHANNELS[0], "members": {"U1": True}, "topic": "not an object"}]
+    odd = message(0, "U1", "still imported", files=5, reactions="+1")
+    odd_reactions = message(1, "U1", "and this", reactions=[{"name": "+1", "users": "U2"}, "tada"])
+    days = {f"general/{day_name(0)}.json": [odd, odd_reactions]}
+    run_import(write_export(tmp_path / "export.zip", channels=channels, days=days, files={}))
+    assert [m.body for m in room_messages()] == ["still imported", "and this"]
+    assert not Reaction.objects.exists()
+    assert Room.objects.get(slug="general").topic == "Everyone"  # the purpose, as the topic is no object
+
+
 def test_a_missing_file_is_refused(db, tmp_path):
     with pytest.raises(CommandError, match="is not a zip file"):
         run_import(str(tmp_path / "nowhere.zip"))

@@ -368,6 +368,9 @@ class ChannelImporter:
             self.summary.skip("empty message")
             return
         message = Message(author=self.users[entry["user"]], body=body, created_at=_time(entry["ts"]))
+        edited = entry.get("edited")
+        if isinstance(edited, dict) and edited.get("ts"):
+            message.edited_at = _time(edited["ts"])
         thread_ts = entry.get("thread_ts")
         if thread_ts and thread_ts != entry["ts"]:
             message.reply_to = self.threads.get(thread_ts)

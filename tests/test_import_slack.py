@@ -113,6 +113,7 @@ def general_days():
             "Hi <@U2>, see <https://example.com/a?b=1&amp;c=2|the doc> &amp; *this* &lt;tag&gt;",
             thread_ts=ts(10),
             reply_count=2,
+            edited={"user": "U1", "ts": ts(15)},
             reactions=[
                 {"name": "+1", "users": ["U2", "U3"], "count": 2},
                 {"name": "wave::skin-tone-3", "users": ["U1"], "count": 1},
@@ -237,7 +238,8 @@ def test_messages_keep_their_author_time_and_text_made_ours(imported, alice):
     messages = room_messages()
     bob = User.objects.get(username="bob")
     first = messages[0]
-    assert (first.author, first.created_at) == (alice, at(10))
+    assert (first.author, first.created_at, first.edited_at) == (alice, at(10), at(15))
+    assert messages[1].edited_at is None
     assert first.body == "Hi @bob, see https://example.com/a?b=1&c=2 & **this** <tag>"
     assert f'data-user="{bob.pk}">@bob</span>' in first.body_html  # a mention of a member
     assert "&lt;tag&gt;" in first.body_html and "<strong>this</strong>" in first.body_html

@@ -39,17 +39,19 @@ class StoredFile:
     thumbnail_height: int | None = None
 
 
-def attachments_prepare(files, *, room, author):
+def attachments_prepare(files, *, room, author, imported=False):
     """Check and store the files of a message about to be posted: [StoredFile], or
     None when there are none. Refuses (MessageRejected, nothing stored) too many, too
-    large, empty or too frequent files."""
+    large, empty or too frequent files; `imported` history (message_import) is not
+    counted against the upload rate, which is for live uploads."""
     files = [upload for upload in files if upload is not None]
     if not files:
         return None
     _check_count(files)
     for upload in files:
         _check_size(upload)
-    _check_rate(author=author, adding=len(files))
+    if not imported:
+        _check_rate(author=author, adding=len(files))
     stored = []
     try:
         for upload in files:
@@ -128,6 +130,8 @@ def attachments_save(stored, *, message):
             thumbnail=item.thumbnail_path,
             thumbnail_width=item.thumbnail_width,
             thumbnail_height=item.thumbnail_height,
+            # The message's time: imported history does not count as recent uploads.
+            created_at=message.created_at,
         )
         for item in stored
     )

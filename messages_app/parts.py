@@ -26,8 +26,9 @@ from django.db.models import prefetch_related_objects
 class MessagePart:
     template: str
     prefetch: str
-    # (files, *, room, author) -> something for save, or None when the files hold
-    # nothing for this part; raises MessageRejected to refuse the message.
+    # (files, *, room, author, imported) -> something for save, or None when the files
+    # hold nothing for this part; raises MessageRejected to refuse the message.
+    # `imported`: history brought in (message_import), not counted as live uploads.
     prepare: Callable[..., Any]
     save: Callable[..., None]  # (prepared, *, message)
     discard: Callable[[Any], None]  # (prepared)
@@ -46,12 +47,12 @@ def message_part_register(part):
         PARTS.append(part)
 
 
-def parts_prepare(files, *, room, author):
+def parts_prepare(files, *, room, author, imported=False):
     """[(part, prepared)] for what `files` hold; all or nothing."""
     prepared = []
     try:
         for part in PARTS:
-            result = part.prepare(files, room=room, author=author)
+            result = part.prepare(files, room=room, author=author, imported=imported)
             if result is not None:
                 prepared.append((part, result))
     except Exception:

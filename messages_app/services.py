@@ -3,6 +3,7 @@ management command and the shell all post, edit and delete through these."""
 
 import logging
 import math
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
@@ -306,16 +307,36 @@ def _save_new_message(
     return message
 
 
-@transaction.atomic
-def message_import(*, room, messages):
-    """Save a room's history written elsewhere (the demo data): unsaved Messages with
-    author, body and times, oldest first. Each is cleaned, rendered and has its mentions
-    recorded as message_post does, in a few queries for any number. Not announced, rate
-    limited or checked against membership: history is not live traffic."""
+def message_import(*, room, messages, files=None):
+    """Save a room's history written elsewhere (the demo data, a Slack export): unsaved
+    Messages with author, body and times, oldest first. Each is cleaned, rendered and has
+    its mentions recorded as message_post does, in a few queries for any number. Not
+    announced, rate limited or checked against membership: history is not live traffic.
+
+    A message's `reply_to` may be an earlier one of `messages` or a saved message of the
+    room; the originals' reply counts follow. `files` ({position in messages: [files]})
+    go to the parts as message_post's do, without the upload rate (they are history)."""
+    prepared = {}
+    try:
+        with transaction.atomic():
+            for position, uploads in (files or {}).items():
+                author = messages[position].author
+                prepared[position] = parts_prepare(uploads, room=room, author=author, imported=True)
+            return _import_saved(room=room, messages=messages, prepared=prepared)
+    except BaseException:
+        for parts in prepared.values():
+            parts_discard(parts)
+        raise
+
+
+def _import_saved(*, room, messages, prepared):
     members = _room_members(room=room)
-    mentioned = []
-    for message in messages:
-        message.room, message.body = room, _clean_body(message.body)
+    mentioned, (pairs, to_saved) = [], _import_originals(room=room, messages=messages)
+    for position, message in enumerate(messages):
+        parts = prepared.get(position, [])
+        message.room = room
+        message.body = _clean_body(message.body, may_be_empty=bool(parts))
+        message.parts_text = parts_text(parts)
         mentioned.append(_render(message, room=room, members=members))
     created = Message.objects.bulk_create(messages)
     Mention = Message.mentions.through
@@ -324,7 +345,42 @@ def message_import(*, room, messages):
         for message, user_ids in zip(created, mentioned, strict=True)
         for user_id in user_ids
     )
+    for position, parts in prepared.items():
+        parts_save(parts, message=created[position])
+    if pairs or to_saved:
+        _import_replies(pairs, to_saved)
     return created
+
+
+def _import_originals(*, room, messages):
+    """([(reply, original)] of originals among `messages`, Counter of replies to originals
+    saved before). A reply to one of `messages` has its reply_to taken off until that is
+    saved (bulk_create refuses unsaved relations), and its original counts it already."""
+    pairs, to_saved = [], Counter()
+    for message in messages:
+        original = message.reply_to
+        if original is None:
+            continue
+        if original.pk is None:
+            message.reply_to = None
+            original.reply_count += 1
+            pairs.append((message, original))
+        elif original.room_id != room.pk:
+            raise MessageRejected("A reply must be in the room of the message it answers.")
+        else:
+            to_saved[original.pk] += 1
+    return pairs, to_saved
+
+
+def _import_replies(pairs, to_saved):
+    """The replies point at their saved originals; originals saved before count them."""
+    for reply, original in pairs:
+        reply.reply_to = original
+    # Small batches: each is a CASE over its rows, for each of its rows.
+    Message.objects.bulk_update([reply for reply, _ in pairs], ["reply_to"], batch_size=200)
+    now = timezone.now()
+    for original_id, count in to_saved.items():
+        Message.objects.filter(pk=original_id).update(reply_count=F("reply_count") + count, changed_at=now)
 
 
 def _announce_posted(message, *, mentioned_ids):
@@ -619,6 +675,28 @@ def _check_reaction_room(message, *, emoji):
         raise MessageRejected(
             f"A message can have at most {REACTIONS_MAX_DISTINCT} different reactions: add one of those."
         )
+
+
+def reaction_import(*, reactions):
+    """Save the reactions of imported history (unsaved Reactions on messages that
+    message_import just saved): one emoji each, once per person, at most
+    REACTIONS_MAX_DISTINCT different ones per message, as reaction_toggle allows. Not
+    announced or rate limited. Returns how many were saved and how many refused."""
+    kept, seen, distinct = [], set(), {}
+    for reaction in reactions:
+        try:
+            reaction.emoji = emoji_clean(reaction.emoji)
+        except EmojiRefused:
+            continue
+        emojis = distinct.setdefault(reaction.message_id, set())
+        key = (reaction.message_id, reaction.user_id, reaction.emoji)
+        if key in seen or (reaction.emoji not in emojis and len(emojis) >= REACTIONS_MAX_DISTINCT):
+            continue
+        seen.add(key)
+        emojis.add(reaction.emoji)
+        kept.append(reaction)
+    Reaction.objects.bulk_create(kept, batch_size=1000, ignore_conflicts=True)
+    return len(kept), len(reactions) - len(kept)
 
 
 # --- Link previews (messages_app/previews.py fetches them, messages_app/tasks.py runs that) ---

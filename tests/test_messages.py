@@ -107,6 +107,27 @@ def test_message_import_renders_and_records_mentions_of_members_only(
     assert (saved[2].body, saved[2].body_html) == ("**bold**", "<p><strong>bold</strong></p>")
 
 
+def test_message_import_saves_replies_and_counts_them_on_their_originals(room, member):
+    earlier = MessageFactory(room=room, author=member)
+    start = Message(author=member, body="start")
+    replies = [
+        Message(author=member, body="to start", reply_to=start),
+        Message(author=member, body="to earlier", reply_to=earlier),
+    ]
+    created = message_import(room=room, messages=[start, *replies])
+    saved = {m.body: m for m in Message.objects.filter(pk__in=[m.pk for m in created])}
+    assert saved["to start"].reply_to_id == saved["start"].pk and saved["start"].reply_count == 1
+    earlier.refresh_from_db()
+    assert saved["to earlier"].reply_to_id == earlier.pk and earlier.reply_count == 1
+
+
+def test_message_import_refuses_a_reply_to_another_rooms_message(room, member):
+    elsewhere = MessageFactory(author=member)
+    with pytest.raises(MessageRejected, match="in the room of the message"):
+        message_import(room=room, messages=[Message(author=member, body="hi", reply_to=elsewhere)])
+    assert not Message.objects.filter(room=room).exists()
+
+
 # --- selectors -------------------------------------------------------------------
 
 

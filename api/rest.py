@@ -12,10 +12,13 @@ from api.auth import api_auth
 from api.schemas import (
     Error,
     Me,
+    MembershipOut,
     MessageEdit,
     MessageIn,
     MessageList,
     MessageOut,
+    ReactionIn,
+    ReactionToggled,
     RoomList,
     SearchPage,
     TokenInfo,
@@ -28,10 +31,18 @@ from messages_app.selectors import (
     message_page_before,
     message_page_latest,
     message_search_all,
+    reaction_groups_attach,
 )
-from messages_app.services import MessageNotFound, message_delete, message_edit, message_post
+from messages_app.services import (
+    MessageNotFound,
+    message_delete,
+    message_edit,
+    message_post,
+    reaction_toggle,
+)
 from rooms.models import Membership
 from rooms.selectors import room_access, room_list_readable
+from rooms.services import RoomError, room_join, room_leave
 
 api = NinjaAPI(
     title="Chat API",
@@ -78,12 +89,17 @@ def _message_out(message):
         "deleted": message.is_deleted,
         "reply_to": message.reply_to_id,
         "reply_count": message.reply_count,
+        "reactions": [
+            {"emoji": group.emoji, "count": group.count, "names": list(group.names)}
+            for group in getattr(message, "reaction_groups", ())
+        ],
     }
 
 
 def _with_room(messages, room):
     for message in messages:
         message.room = room  # one room for the whole page: no query per message
+    reaction_groups_attach(messages)  # one query for the page's reactions
     return messages
 
 
@@ -180,6 +196,36 @@ def message_update(request, slug: str, message_id: int, payload: MessageEdit):
 def message_remove(request, slug: str, message_id: int):
     room = _readable_room(request, slug)
     message_delete(room=room, user=request.auth, message_id=_message_id(message_id))
+    return Status(204, None)
+
+
+@api.post(
+    "/rooms/{slug}/messages/{int:message_id}/reactions",
+    response={200: ReactionToggled, **WRITE_REFUSED},
+    summary="Toggle my reaction (one emoji) on a message",
+)
+def reaction_create(request, slug: str, message_id: int, payload: ReactionIn):
+    room = _readable_room(request, slug)
+    message_id = _message_id(message_id)
+    reacted = reaction_toggle(room=room, user=request.auth, message_id=message_id, emoji=payload.emoji)
+    return {"message_id": message_id, "emoji": payload.emoji, "reacted": reacted}
+
+
+@api.put(
+    "/rooms/{slug}/membership", response={200: MembershipOut, **ROOM_REFUSED}, summary="Join a public room"
+)
+def membership_join(request, slug: str):
+    room = _readable_room(request, slug)
+    try:
+        membership = room_join(room=room, user=request.auth)
+    except RoomError as refusal:
+        return Status(403, {"detail": str(refusal)})
+    return {"room": room.slug, "is_member": True, "role": membership.role}
+
+
+@api.delete("/rooms/{slug}/membership", response={204: None, **ROOM_REFUSED}, summary="Leave a room")
+def membership_leave(request, slug: str):
+    room_leave(room=_readable_room(request, slug), user=request.auth)
     return Status(204, None)
 
 

@@ -46,6 +46,12 @@ class Author(Schema):
     display_name: str
 
 
+class ReactionOut(Schema):
+    emoji: str
+    count: int
+    names: list[str]  # who reacted, as their names are shown, in the order they reacted
+
+
 class MessageOut(Schema):
     id: int
     room: str  # the room's slug
@@ -56,6 +62,7 @@ class MessageOut(Schema):
     deleted: bool
     reply_to: int | None
     reply_count: int
+    reactions: list[ReactionOut] = []  # in the lists of messages (one query a page)
 
 
 class MessageList(Schema):
@@ -71,6 +78,22 @@ class MessageIn(Schema):
 
 class MessageEdit(Schema):
     body: str
+
+
+class ReactionIn(Schema):
+    emoji: str = Field(max_length=64)  # one emoji; the service judges it
+
+
+class ReactionToggled(Schema):
+    message_id: int
+    emoji: str
+    reacted: bool  # mine is now on (true) or taken away (false)
+
+
+class MembershipOut(Schema):
+    room: str
+    is_member: bool
+    role: str | None
 
 
 class SearchResult(Schema):

@@ -628,7 +628,7 @@ def reaction_toggle(*, room, user, message_id, emoji):
     try:
         emoji = emoji_clean(emoji)
     except EmojiRefused as refusal:
-        raise MessageRejected(str(refusal)) from None
+        raise MessageInvalid(str(refusal)) from None
     membership = _active_membership(room=room, user=user)
     _check_not_archived(membership)
     _check_not_blocked(membership)

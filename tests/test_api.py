@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.services import token_authenticate, token_create
-from messages_app.models import Message
+from messages_app.models import Message, Reaction
 from messages_app.services import message_post
 from rooms.models import Membership, Room
 from tests.factories import MembershipFactory, MessageFactory, RoomFactory, UserFactory
@@ -218,11 +218,12 @@ def test_list_endpoints_make_a_constant_number_of_queries(alice, room, writer, d
         MessageFactory(room=room, author=UserFactory(), reply_to=reply_to)
     for path in ("rooms", "rooms/general/messages", "search?q=message"):
         api("get", path, writer)  # last_used written once
-        with django_assert_max_num_queries(4) as few:
+        with django_assert_max_num_queries(5) as few:  # messages: + their reactions, in one
             api("get", path, writer)
         for _ in range(10):
             RoomFactory()
-            MessageFactory(room=room, author=UserFactory())
+            reacted = MessageFactory(room=room, author=UserFactory())
+            Reaction.objects.create(message=reacted, user=UserFactory(), emoji="🎉")
         with django_assert_max_num_queries(len(few.captured_queries)):
             assert api("get", path, writer).status_code == 200
 
@@ -409,6 +410,8 @@ def test_openapi_document_names_every_endpoint_and_bearer_auth():
         "/api/v1/rooms",
         "/api/v1/rooms/{slug}/messages",
         "/api/v1/rooms/{slug}/messages/{message_id}",
+        "/api/v1/rooms/{slug}/messages/{message_id}/reactions",
+        "/api/v1/rooms/{slug}/membership",
         "/api/v1/search",
     }
     assert document["components"]["securitySchemes"]["TokenAuth"] == {"type": "http", "scheme": "bearer"}
@@ -441,3 +444,49 @@ async def test_a_post_through_the_api_reaches_a_members_open_socket():
         assert f'id="message-{posted.data["id"]}"' in frames[-1]
     finally:
         await socket.disconnect()
+
+
+# --- reactions and membership ------------------------------------------------------------
+
+
+def test_a_reaction_toggles_through_the_service_and_shows_in_the_messages(room, writer, alice):
+    message = message_post(room=room, author=alice, body="ship it")
+    path = f"rooms/general/messages/{message.pk}/reactions"
+    on = api("post", path, writer, {"emoji": "🚀"})
+    assert on.status_code == 200 and on.data == {"message_id": message.pk, "emoji": "🚀", "reacted": True}
+    listed = api("get", "rooms/general/messages", writer).data["messages"][-1]
+    assert listed["reactions"] == [{"emoji": "🚀", "count": 1, "names": [alice.shown_name]}]
+    assert api("post", path, writer, {"emoji": "🚀"}).data["reacted"] is False
+    assert not Reaction.objects.filter(message=message).exists()
+
+
+def test_a_bad_reaction_is_refused_and_saves_nothing(room, writer, reader, alice):
+    message = message_post(room=room, author=alice, body="ship it")
+    path = f"rooms/general/messages/{message.pk}/reactions"
+    assert api("post", path, writer, {"emoji": "not an emoji"}).status_code == 422
+    assert api("post", path, writer, {}).status_code == 422
+    assert api("post", path, reader, {"emoji": "🚀"}).status_code == 403  # a read token
+    elsewhere = MessageFactory(room=RoomFactory(), author=UserFactory())
+    forged = f"rooms/general/messages/{elsewhere.pk}/reactions"
+    assert api("post", forged, writer, {"emoji": "🚀"}).status_code == 404
+    assert not Reaction.objects.exists()
+
+
+def test_joining_and_leaving_a_public_room_through_the_api(writer, alice):
+    public = RoomFactory(slug="lobby")
+    joined = api("put", "rooms/lobby/membership", writer)
+    assert joined.status_code == 200 and joined.data == {"room": "lobby", "is_member": True, "role": "member"}
+    assert Membership.objects.filter(room=public, user=alice).exists()
+    assert api("put", "rooms/lobby/membership", writer).status_code == 200  # joining twice: still one
+    assert api("delete", "rooms/lobby/membership", writer).status_code == 204
+    assert not Membership.objects.filter(room=public, user=alice).exists()
+
+
+def test_a_private_room_cannot_be_joined_and_stays_404_and_a_ban_stays(writer, alice):
+    RoomFactory(slug="den", is_private=True)
+    assert api("put", "rooms/den/membership", writer).status_code == 404
+    assert not Membership.objects.filter(user=alice, room__slug="den").exists()
+    banned_from = RoomFactory(slug="was-here")
+    MembershipFactory(room=banned_from, user=alice, banned_at=timezone.now())
+    assert api("put", "rooms/was-here/membership", writer).status_code == 403
+    assert Membership.objects.get(room=banned_from, user=alice).banned_at is not None

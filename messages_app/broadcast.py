@@ -22,7 +22,7 @@ def message_broadcast(message, *, mentioned_ids=()):
     # author_id: the pages that show the author typing take that line away (consumers).
     message.broadcast_ok = room_broadcast_html(message.room, html, author_id=message.author_id)
     if message.broadcast_ok:
-        logger.info("message broadcast room=%s id=%s bytes=%d", message.room.slug, message.pk, len(html))
+        logger.debug("message broadcast room=%s id=%s bytes=%d", message.room.slug, message.pk, len(html))
     group_send(
         room_members_group(message.room_id),
         {

@@ -25,7 +25,7 @@ from messages_app.services import (
 )
 from rooms.presence.sockets import SocketPresence
 from rooms.presence.stores import socket_claim
-from rooms.selectors import room_access
+from rooms.selectors import room_for_socket
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +86,9 @@ def typing_gone_html(user_id):
     return render_to_string("rooms/partials/typing_gone.html", {"user_id": user_id})
 
 
-def _sidebar(user):
-    return {membership.room_id: membership for membership in membership_list_for_user(user=user)}
+def _sidebar(user, through_message_id=None):
+    memberships = membership_list_for_user(user=user, through_message_id=through_message_id)
+    return {membership.room_id: membership for membership in memberships}
 
 
 def unless_closed(send):
@@ -112,6 +113,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
     presence = None
     group_refresher = None
     roster_version = -1  # of the newest "Here now" roster this socket sent
+    sidebar = None  # {room id: membership with unread counts}, read on first need
+    sidebar_through = 0  # the sidebar's counts include the messages up to this id
 
     async def __call__(self, scope, receive, send):
         await super().__call__(scope, receive, unless_closed(send))
@@ -135,18 +138,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not self.user.is_authenticated:
             await self.refuse(CLOSE_NOT_LOGGED_IN, slug, notice="signed_out")
             return
-        access = await in_db_thread(room_access)(slug=slug, user=self.user)
-        if access is None:
+        room = await in_db_thread(room_for_socket)(slug=slug, user=self.user)
+        if room is None:
             await self.refuse(CLOSE_NOT_FOUND, slug)
             return
-        if not access.is_member:
+        if not room.is_member:
             await self.refuse(CLOSE_FORBIDDEN, slug)
             return
         if not await socket_claim(user_id=self.user.pk, channel_name=self.channel_name):
             await self.refuse(CLOSE_TOO_MANY_SOCKETS, slug, notice="too_many_sockets")
             return
-        self.room = access.room
-        self.sidebar = await in_db_thread(_sidebar)(self.user)
+        self.room = room
+        self.other_room_ids = set(room.other_room_ids)
         # Accept only once subscribed: an open socket never misses a broadcast.
         if not await self.follow_groups(self.wanted_groups()):
             await self.refuse(CLOSE_TRY_AGAIN, slug)
@@ -174,7 +177,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def wanted_groups(self):
         """This room's page group, the user's own group, and the badge groups of
         the user's other rooms."""
-        others = [room_members_group(room_id) for room_id in self.sidebar if room_id != self.room.pk]
+        others = [room_members_group(room_id) for room_id in self.other_room_ids]
         return {room_group(self.room), user_group(self.user.pk), *others}
 
     async def follow_groups(self, wanted, *, renew=False):
@@ -261,7 +264,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if frame_too_large(text_data):
             await self.close(code=CLOSE_TOO_LARGE)
             return
-        logger.info(
+        logger.debug(
             "socket receive room=%s user=%s bytes=%d", self.room.slug, self.user.username, len(text_data)
         )
         try:
@@ -339,13 +342,30 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.typists[typist] = True
         await self.send(text_data=event["replace" if shown_before else "append"])
 
+    async def sidebar_loaded(self, *, through_message_id=None):
+        """The user's rooms with their unread counts, read on first need rather than by
+        every handshake (most sockets never need them). Read for an event, the counts
+        include that event's message (committed before it was sent)."""
+        if self.sidebar is None:
+            self.sidebar = await in_db_thread(_sidebar)(self.user, through_message_id)
+            self.sidebar_through = through_message_id or 0
+        return self.sidebar
+
+    def sidebar_reloaded(self, sidebar):
+        self.sidebar, self.sidebar_through = sidebar, 0
+        self.other_room_ids = set(sidebar) - {self.room.pk}
+
     async def room_activity(self, event):
         """A message in another of the user's rooms: bump that room's badge."""
-        membership = self.sidebar.get(event["room_id"])
-        if membership is None or event["room_id"] == self.room.pk or event["author_id"] == self.user.pk:
+        if event["room_id"] == self.room.pk or event["author_id"] == self.user.pk:
             return
-        membership.unread_count += 1
-        membership.unread_mentions += self.user.pk in event["mentions"]
+        sidebar = await self.sidebar_loaded(through_message_id=event["message_id"])
+        membership = sidebar.get(event["room_id"])
+        if membership is None:
+            return
+        if event["message_id"] > self.sidebar_through:  # not already counted by the read
+            membership.unread_count += 1
+            membership.unread_mentions += self.user.pk in event["mentions"]
         if notice := page_notice_for(event, user_id=self.user.pk, room=membership.room):
             await self.send(text_data=notice)
         await self.send_room_link(membership)
@@ -355,15 +375,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
         page's own room: its link shows no badge here (opening the room marked it read,
         and room_activity skips it), and a page that joined the room in place (htmx)
         has no link for it to update (htmx:oobErrorNoTarget)."""
-        membership = self.sidebar.get(event["room_id"])
-        if membership is None or event["room_id"] == self.room.pk:
+        if event["room_id"] == self.room.pk:
+            return
+        membership = (await self.sidebar_loaded()).get(event["room_id"])
+        if membership is None:
             return
         membership.unread_count = membership.unread_mentions = 0
         await self.send_room_link(membership)
 
     async def rooms_changed(self, event):
         """The user joined or left a room elsewhere: follow the new set of rooms."""
-        self.sidebar = await in_db_thread(_sidebar)(self.user)
+        self.sidebar_reloaded(await in_db_thread(_sidebar)(self.user))
         if not await self.follow_groups(self.wanted_groups()):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
@@ -377,7 +399,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if event["room_id"] != self.room.pk:
             await self.rooms_changed(event)
             return
-        self.sidebar = await in_db_thread(_sidebar)(self.user)
+        self.sidebar_reloaded(await in_db_thread(_sidebar)(self.user))
         context = {
             "room": self.room,
             "reason": event.get("reason", ""),

@@ -356,23 +356,25 @@ def room_list_discover(*, user):
     return room_list_public().exclude(Exists(theirs)).order_by("-member_count", "name")
 
 
-def membership_list_for_user(*, user):
+def membership_list_for_user(*, user, through_message_id=None):
     """The user's rooms (not banned from), each membership with its room, its
     unread count, how many unread messages mention the user, the time of the
     room's newest message and who invited them (a pending invitation), and for a
-    direct conversation its other people (`others`): a list, one or two queries."""
+    direct conversation its other people (`others`): a list, one or two queries.
+    With `through_message_id`, unread counts only messages up to that one."""
     last_read = Coalesce(OuterRef("last_read_message_id"), 0)
-    unread = (
-        Message.objects.filter(room=OuterRef("room_id"), id__gt=last_read, deleted_at__isnull=True)
-        .exclude(author=user)
-        .values("id")[:UNREAD_CAP]
-    )
+    unread = Message.objects.filter(room=OuterRef("room_id"), id__gt=last_read, deleted_at__isnull=True)
     unread_mentions = Message.mentions.through.objects.filter(
         user=user,
         message__room=OuterRef("room_id"),
         message_id__gt=last_read,
         message__deleted_at__isnull=True,
-    ).values("id")[:UNREAD_CAP]
+    )
+    if through_message_id is not None:
+        unread = unread.filter(id__lte=through_message_id)
+        unread_mentions = unread_mentions.filter(message_id__lte=through_message_id)
+    unread = unread.exclude(author=user).values("id")[:UNREAD_CAP]
+    unread_mentions = unread_mentions.values("id")[:UNREAD_CAP]
     memberships = (
         Membership.objects.filter(user=user, banned_at__isnull=True)
         .select_related("room", "invited_by")

@@ -58,6 +58,28 @@ def room_access(*, slug, user):
     return RoomAccess(room=room, membership=membership)
 
 
+def room_for_socket(*, slug, user):
+    """What a room socket's handshake needs, in one query: the room of `slug`, or None
+    when it does not exist for this user (as room_access), with `is_member` (an active
+    member) and `other_room_ids` (the user's other rooms, not banned from: their badge
+    groups)."""
+    memberships = Membership.objects.filter(user=user)
+    active = memberships.filter(banned_at__isnull=True)
+    others = active.exclude(room_id=OuterRef("pk")).order_by("room_id").values("room_id")
+    room = (
+        Room.objects.filter(slug=slug)
+        .annotate(
+            has_membership=Exists(memberships.filter(room_id=OuterRef("pk"))),
+            is_member=Exists(active.filter(room_id=OuterRef("pk"))),
+            other_room_ids=ArraySubquery(others),
+        )
+        .first()
+    )
+    if room is None or (room.is_private and not room.has_membership):
+        return None
+    return room
+
+
 def _with_blocked_ids(memberships):
     """On Postgres, each membership carries `blocked_ids`, the people its user blocked
     (the room page folds their messages), in the same query."""

@@ -110,6 +110,21 @@ async def test_a_message_in_another_room_bumps_its_badge_and_mentions_mark_it():
 
 
 @live
+async def test_a_badge_counts_what_was_unread_before_the_socket_opened_once():
+    """The socket reads the unread counts on the first event that needs them (not at its
+    handshake): they include the messages before it opened, and that event's message once."""
+    alice, bob, open_room, other_room = await two_rooms_with_alice_and_bob()
+    await sync_to_async(message_post)(room=other_room, author=bob, body="while alice was away")
+    socket = await open_socket(open_room.slug, alice)
+
+    any_badge = f'data-room="{other_room.slug}" data-unread='
+    for body, unread in (("now", 2), ("and again", 3)):
+        await sync_to_async(message_post)(room=other_room, author=bob, body=body)
+        assert badge(other_room, unread) in (await receive_until(socket, any_badge))[-1]
+    await socket.disconnect()
+
+
+@live
 async def test_own_messages_elsewhere_do_not_bump_the_badge():
     alice, bob, open_room, other_room = await two_rooms_with_alice_and_bob()
     socket = await open_socket(open_room.slug, alice)

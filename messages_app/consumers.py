@@ -14,7 +14,7 @@ from config.db_threads import in_db_thread
 from config.realtime import room_group, room_members_group, user_group
 from messages_app.broadcast import page_notice_for
 from messages_app.frames import FrameError, frame_too_large, parse_frame
-from messages_app.selectors import membership_list_for_user
+from messages_app.selectors import membership_list_for_user, newest_message_id
 from messages_app.services import (
     MessageRejected,
     membership_mark_read,
@@ -87,8 +87,13 @@ def typing_gone_html(user_id):
 
 
 def _sidebar(user, through_message_id=None):
+    """{room id: membership} with unread counts through a message (by default the newest
+    now), and that message's id: the socket adds the room.activity events of later
+    messages and skips those already counted (an event may arrive after the read)."""
+    if through_message_id is None:
+        through_message_id = newest_message_id()
     memberships = membership_list_for_user(user=user, through_message_id=through_message_id)
-    return {membership.room_id: membership for membership in memberships}
+    return {membership.room_id: membership for membership in memberships}, through_message_id
 
 
 def unless_closed(send):
@@ -347,12 +352,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         every handshake (most sockets never need them). Read for an event, the counts
         include that event's message (committed before it was sent)."""
         if self.sidebar is None:
-            self.sidebar = await in_db_thread(_sidebar)(self.user, through_message_id)
-            self.sidebar_through = through_message_id or 0
+            self.sidebar_reloaded(*await in_db_thread(_sidebar)(self.user, through_message_id))
         return self.sidebar
 
-    def sidebar_reloaded(self, sidebar):
-        self.sidebar, self.sidebar_through = sidebar, 0
+    def sidebar_reloaded(self, sidebar, through_message_id):
+        self.sidebar, self.sidebar_through = sidebar, through_message_id
         self.other_room_ids = set(sidebar) - {self.room.pk}
 
     async def room_activity(self, event):
@@ -363,7 +367,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         membership = sidebar.get(event["room_id"])
         if membership is None:
             return
-        if event["message_id"] > self.sidebar_through:  # not already counted by the read
+        if event["message_id"] > self.sidebar_through:  # not counted by the read already
             membership.unread_count += 1
             membership.unread_mentions += self.user.pk in event["mentions"]
         if notice := page_notice_for(event, user_id=self.user.pk, room=membership.room):
@@ -385,7 +389,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def rooms_changed(self, event):
         """The user joined or left a room elsewhere: follow the new set of rooms."""
-        self.sidebar_reloaded(await in_db_thread(_sidebar)(self.user))
+        self.sidebar_reloaded(*await in_db_thread(_sidebar)(self.user))
         if not await self.follow_groups(self.wanted_groups()):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
@@ -399,7 +403,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if event["room_id"] != self.room.pk:
             await self.rooms_changed(event)
             return
-        self.sidebar_reloaded(await in_db_thread(_sidebar)(self.user))
+        self.sidebar_reloaded(*await in_db_thread(_sidebar)(self.user))
         context = {
             "room": self.room,
             "reason": event.get("reason", ""),

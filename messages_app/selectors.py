@@ -356,6 +356,11 @@ def room_list_discover(*, user):
     return room_list_public().exclude(Exists(theirs)).order_by("-member_count", "name")
 
 
+def newest_message_id():
+    """The id of the newest message of any room, 0 if none (one index lookup)."""
+    return Message.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
 def membership_list_for_user(*, user, through_message_id=None):
     """The user's rooms (not banned from), each membership with its room, its
     unread count, how many unread messages mention the user, the time of the

@@ -36,6 +36,7 @@ class UserConsumer(AsyncWebsocketConsumer):
     claim_keeper = None
     claimed = False
     home = False
+    sidebar_through = 0  # the sidebar's counts include the messages up to this id
 
     async def __call__(self, scope, receive, send):
         await super().__call__(scope, receive, unless_closed(send))
@@ -66,7 +67,7 @@ class UserConsumer(AsyncWebsocketConsumer):
         if not await self.follow_groups():
             await self.refuse_for_now()
             return
-        self.sidebar = await in_db_thread(_sidebar)(self.user)
+        self.sidebar, self.sidebar_through = await in_db_thread(_sidebar)(self.user)
         if not await self.follow_groups():
             await self.refuse_for_now()
             return
@@ -144,7 +145,7 @@ class UserConsumer(AsyncWebsocketConsumer):
 
     async def rooms_changed(self, event):
         """Joined, left, invited, answered an invitation, a room renamed: read them again."""
-        self.sidebar = await in_db_thread(_sidebar)(self.user)
+        self.sidebar, self.sidebar_through = await in_db_thread(_sidebar)(self.user)
         if not await self.follow_groups():
             await self.close(code=CLOSE_TRY_AGAIN)
             return
@@ -158,8 +159,9 @@ class UserConsumer(AsyncWebsocketConsumer):
         membership = self.sidebar.get(event["room_id"])
         if membership is None or event["author_id"] == self.user.pk:
             return
-        membership.unread_count += 1
-        membership.unread_mentions += self.user.pk in event["mentions"]
+        if event["message_id"] > self.sidebar_through:  # not counted by the read already
+            membership.unread_count += 1
+            membership.unread_mentions += self.user.pk in event["mentions"]
         if notice := page_notice_for(event, user_id=self.user.pk, room=membership.room):
             await self.send(text_data=notice)
         membership.last_activity = timezone.now()

@@ -7,7 +7,7 @@ from channels.layers import get_channel_layer
 from django.test import AsyncClient
 from django.utils import timezone
 
-from config.realtime import room_group
+from config.realtime import room_group, user_group
 from messages_app.selectors import membership_list_for_user
 from messages_app.services import membership_mark_read, message_delete, message_post
 from rooms.models import Membership
@@ -206,6 +206,28 @@ async def test_joining_a_room_in_another_tab_adds_it_to_the_sidebar_with_live_ba
     assert "Brand New" in sidebar and badge(new_room, 0) in sidebar
     await sync_to_async(message_post)(room=new_room, author=bob, body="welcome")
     await receive_until(tab, badge(new_room, 1))
+    await tab.disconnect()
+
+
+@live
+async def test_an_event_that_arrives_after_the_sidebar_was_read_is_not_counted_twice():
+    """A socket that rereads its rooms (one was joined elsewhere) may still hear of a
+    message that the read already counted: its badge counts it once."""
+    alice, bob, open_room, _ = await two_rooms_with_alice_and_bob()
+    tab = await open_socket(open_room.slug, alice)
+    new_room = await sync_to_async(RoomFactory)(name="Joined Elsewhere")
+    for user in (alice, bob):
+        await sync_to_async(MembershipFactory)(room=new_room, user=user)
+    first = await sync_to_async(message_post)(room=new_room, author=bob, body="counted by the read")
+
+    layer = get_channel_layer()
+    await layer.group_send(user_group(alice.pk), {"type": "rooms.changed"})
+    assert badge(new_room, 1) in (await receive_until(tab, 'id="my-room-links"'))[-1]
+    late = {"room_id": new_room.pk, "message_id": first.pk, "author_id": bob.pk, "mentions": [], "notice": ""}
+    await layer.group_send(user_group(alice.pk), {"type": "room.activity", **late})
+    assert badge(new_room, 1) in (await receive_until(tab, f'id="room-link-{new_room.slug}"'))[-1]
+    await sync_to_async(message_post)(room=new_room, author=bob, body="the next one")
+    assert badge(new_room, 2) in (await receive_until(tab, f'id="room-link-{new_room.slug}"'))[-1]
     await tab.disconnect()
 
 
